@@ -1,0 +1,40 @@
+# The two commands: `make dev` runs the whole pipeline locally; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+PORT ?= 7071
+
+.PHONY: setup dev test lint bench migrate clean
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+dev: setup
+	PORT=$(PORT) $(PY) -m devhost
+
+lint: $(PY_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: setup lint
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) -m bench
+
+migrate: $(PY_STAMP)
+	$(PY) -m shared.migrate
+
+clean:
+	rm -rf $(VENV) node_modules .devdata .benchdata

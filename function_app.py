@@ -1,0 +1,10 @@
+"""The Function App: registers each concern's blueprint and nothing else."""
+
+import azure.functions as func
+
+from functions import health, ingest, store
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+for blueprint in (ingest.bp, store.bp, health.bp):
+    app.register_functions(blueprint)

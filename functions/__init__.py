@@ -1,0 +1,1 @@
+"""Thin Azure Functions adapters, one blueprint per concern: decode, call `shared`, encode."""

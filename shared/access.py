@@ -1,0 +1,163 @@
+"""Who is calling: API keys (stored only as SHA-256 hashes) and App Service Authentication
+principals, mapped onto the roles ingest, reader and admin."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared.errors import Forbidden, Unauthorised
+from shared.settings import Settings
+
+
+class Role(enum.StrEnum):
+    INGEST = "ingest"
+    READER = "reader"
+    ADMIN = "admin"
+
+
+PRINCIPAL_ROLES = {"LogAdmin": Role.ADMIN, "LogReader": Role.READER}
+READER_HIDDEN_FIELDS = ("stack_trace", "exception_message", "ip_address", "user_agent")
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated caller. `service` binds an ingest key to one service; `services`
+    limits what a reader or admin key may read (None: every service)."""
+
+    name: str
+    role: Role
+    service: str | None = None
+    services: tuple[str, ...] | None = None
+
+    def may_read_service(self, service: str) -> bool:
+        return self.services is None or service in self.services
+
+    def view(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The record as this caller may see it."""
+        if self.role is Role.ADMIN:
+            return record
+        return {k: v for k, v in record.items() if k not in READER_HIDDEN_FIELDS}
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRing:
+    """The configured API keys by hash."""
+
+    by_hash: Mapping[str, Caller]
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[Mapping[str, Any]]) -> KeyRing:
+        by_hash: dict[str, Caller] = {}
+        for i, entry in enumerate(entries):
+            try:
+                digest = str(entry["hash"]).lower()
+                role = Role(entry["role"])
+            except (KeyError, ValueError) as exc:
+                raise ValueError(f"API_KEYS entry {i} needs a hash and a known role") from exc
+            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+                raise ValueError(f"API_KEYS entry {i}: hash must be 64 hex digits of SHA-256")
+            services = entry.get("services")
+            by_hash[digest] = Caller(
+                name=str(entry.get("name") or f"key-{i}"),
+                role=role,
+                service=entry.get("service") or None,
+                services=tuple(services) if services else None,
+            )
+        return cls(by_hash=by_hash)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        lower = name.lower()
+        for k, v in headers.items():
+            if k.lower() == lower:
+                return v
+    return value
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The key from `Authorization: Bearer KEY` or `X-Api-Key: KEY`, if any."""
+    auth = _header(headers, "Authorization")
+    if auth:
+        scheme, _, token = auth.strip().partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+    key = _header(headers, "X-Api-Key")
+    return key.strip() if key and key.strip() else None
+
+
+def principal_caller(headers: Mapping[str, str]) -> Caller | None:
+    """The caller from App Service Authentication's `X-MS-CLIENT-PRINCIPAL`, if present."""
+    raw = _header(headers, "X-MS-CLIENT-PRINCIPAL")
+    if not raw:
+        return None
+    try:
+        principal = json.loads(base64.b64decode(raw))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    roles = {
+        c.get("val")
+        for c in principal.get("claims", [])
+        if isinstance(c, dict) and c.get("typ") in ("roles", principal.get("role_typ"))
+    }
+    name = _header(headers, "X-MS-CLIENT-PRINCIPAL-NAME") or "signed-in user"
+    for claim, role in PRINCIPAL_ROLES.items():
+        if claim in roles:
+            return Caller(name=name, role=role)
+    return None
+
+
+def authenticate(
+    headers: Mapping[str, str],
+    allowed: Iterable[Role],
+    keys: KeyRing,
+    trust_principal: bool = False,
+) -> Caller:
+    """The caller behind these headers, if its role is allowed; admin is allowed everywhere.
+
+    Raises Unauthorised when no valid credential is presented, Forbidden when the role may
+    not do this."""
+    allowed = set(allowed) | {Role.ADMIN}
+    key = presented_key(headers)
+    caller: Caller | None = None
+    if key is not None:
+        caller = keys.by_hash.get(hash_key(key))
+        if caller is None:
+            raise Unauthorised("unknown API key")
+    elif trust_principal:
+        caller = principal_caller(headers)
+    if caller is None:
+        raise Unauthorised("an API key is required: Authorization: Bearer KEY or X-Api-Key")
+    if caller.role not in allowed:
+        raise Forbidden(f"a {caller.role.value} key may not do this")
+    return caller
+
+
+_keyring: tuple[tuple[Any, ...], KeyRing] | None = None
+
+
+def keyring(settings: Settings) -> KeyRing:
+    """The key ring of these settings, built once per distinct API_KEYS value."""
+    global _keyring
+    if _keyring is None or _keyring[0] is not settings.api_keys:
+        _keyring = (settings.api_keys, KeyRing.from_entries(settings.api_keys))
+    return _keyring[1]
+
+
+def require(headers: Mapping[str, str], allowed: Iterable[Role], settings: Settings) -> Caller:
+    """`authenticate` with the configured keys and principal trust."""
+    return authenticate(
+        headers, allowed, keyring(settings), trust_principal=settings.trust_client_principal
+    )

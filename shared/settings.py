@@ -1,0 +1,237 @@
+"""The one typed settings object, read once from the environment.
+
+Locally the environment is filled from `local.settings.json` (`Values`) by the dev host;
+in Azure it is the Function App's app settings. Every setting has a safe local default
+listed in `local.settings.example.json`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"setting {name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"setting {name} must be a number, got {raw!r}") from exc
+
+
+def _str(env: Mapping[str, str], name: str, default: str = "") -> str:
+    return env.get(name, "").strip() or default
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name, "")
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _json(env: Mapping[str, str], name: str, default: Any) -> Any:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"setting {name} must be JSON: {exc}") from exc
+
+
+DEFAULT_RETENTION_DAYS: dict[str, int] = {
+    "DEBUG": 7,
+    "INFO": 30,
+    "SIGNAL_RECEIVED": 90,
+    "AI_DECISION": 90,
+    "WARNING": 90,
+    "TRADE_EXECUTED": 365,
+    "RISK_ALERT": 365,
+    "ERROR": 365,
+    "CRITICAL": 365,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """An Azure service connection in the Functions convention: a connection string, or
+    identity-based settings under `NAME__...` (serviceUri / fullyQualifiedNamespace,
+    credential, clientId)."""
+
+    name: str
+    connection_string: str = ""
+    service_uri: str = ""
+    fully_qualified_namespace: str = ""
+    client_id: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], name: str) -> Connection:
+        return cls(
+            name=name,
+            connection_string=_str(env, name),
+            service_uri=_str(env, f"{name}__serviceUri") or _str(env, f"{name}__blobServiceUri"),
+            fully_qualified_namespace=_str(env, f"{name}__fullyQualifiedNamespace"),
+            client_id=_str(env, f"{name}__clientId"),
+        )
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.connection_string or self.service_uri or self.fully_qualified_namespace)
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Ingest limits
+    max_message_bytes: int = 32 * 1024
+    max_extra_data_bytes: int = 64 * 1024
+    max_request_bytes: int = 1024 * 1024
+    max_records_per_request: int = 1000
+    max_future_seconds: int = 24 * 3600
+
+    # Access control: JSON list of {"name","hash","role","service","services"}
+    api_keys: tuple[dict[str, Any], ...] = ()
+    cors_allowed_origins: tuple[str, ...] = ()
+
+    # Event Hubs
+    eventhub_connection: Connection = field(
+        default_factory=lambda: Connection(name="EventHubConnection")
+    )
+    eventhub_name: str = "logs"
+    store_consumer_group: str = "postgres"
+    archive_consumer_group: str = "archive"
+    analyze_consumer_group: str = "analyzer"
+    stream_consumer_group: str = "live"
+
+    # PostgreSQL: a URL locally; host/database/user with a Microsoft Entra token in Azure
+    database_url: str = ""
+    postgres_host: str = ""
+    postgres_database: str = "logs"
+    postgres_user: str = ""
+    postgres_pool_min: int = 1
+    postgres_pool_max: int = 10
+    postgres_days_ahead: int = 3
+
+    # Blob Storage
+    storage_connection: Connection = field(
+        default_factory=lambda: Connection(name="ArchiveStorage")
+    )
+    archive_container: str = "archive"
+    deadletter_container: str = "deadletter"
+    reports_container: str = "reports"
+
+    # SignalR
+    signalr_hub: str = "logs"
+    signalr_max_message_bytes: int = 900 * 1024
+
+    # Analysis and alerts
+    alert_rules_file: str = ""
+    alert_rules_json: str = ""
+    error_rate_threshold: int = 10
+    slow_response_ms: float = 5000.0
+    silence_minutes: int = 10
+    alert_quiet_hours: float = 24.0
+    alert_webhook_url: str = ""
+    telegram_bot_token: str = ""
+    telegram_chat_id: str = ""
+    notify_min_interval_seconds: int = 300
+
+    # Reports, retention, monitoring
+    retention_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RETENTION_DAYS))
+    retention_batch_rows: int = 10_000
+    appinsights_workspace_id: str = ""
+
+    # Deployment
+    trust_client_principal: bool = False
+    azure_client_id: str = ""
+    public_base_url: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        retention = dict(DEFAULT_RETENTION_DAYS)
+        retention.update({k.upper(): int(v) for k, v in _json(env, "RETENTION_DAYS", {}).items()})
+        keys = _json(env, "API_KEYS", [])
+        if not isinstance(keys, list):
+            raise ValueError("setting API_KEYS must be a JSON list")
+        return cls(
+            max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", cls.max_message_bytes),
+            max_extra_data_bytes=_int(env, "MAX_EXTRA_DATA_BYTES", cls.max_extra_data_bytes),
+            max_request_bytes=_int(env, "MAX_REQUEST_BYTES", cls.max_request_bytes),
+            max_records_per_request=_int(
+                env, "MAX_RECORDS_PER_REQUEST", cls.max_records_per_request
+            ),
+            max_future_seconds=_int(env, "MAX_FUTURE_SECONDS", cls.max_future_seconds),
+            api_keys=tuple(keys),
+            cors_allowed_origins=_list(env, "CORS_ALLOWED_ORIGINS"),
+            eventhub_connection=Connection.from_env(env, "EventHubConnection"),
+            eventhub_name=_str(env, "EVENTHUB_NAME", cls.eventhub_name),
+            store_consumer_group=_str(env, "STORE_CONSUMER_GROUP", cls.store_consumer_group),
+            archive_consumer_group=_str(env, "ARCHIVE_CONSUMER_GROUP", cls.archive_consumer_group),
+            analyze_consumer_group=_str(env, "ANALYZE_CONSUMER_GROUP", cls.analyze_consumer_group),
+            stream_consumer_group=_str(env, "STREAM_CONSUMER_GROUP", cls.stream_consumer_group),
+            database_url=_str(env, "DATABASE_URL"),
+            postgres_host=_str(env, "POSTGRES_HOST"),
+            postgres_database=_str(env, "POSTGRES_DATABASE", cls.postgres_database),
+            postgres_user=_str(env, "POSTGRES_USER"),
+            postgres_pool_min=_int(env, "POSTGRES_POOL_MIN", cls.postgres_pool_min),
+            postgres_pool_max=_int(env, "POSTGRES_POOL_MAX", cls.postgres_pool_max),
+            postgres_days_ahead=_int(env, "POSTGRES_DAYS_AHEAD", cls.postgres_days_ahead),
+            storage_connection=Connection.from_env(env, "ArchiveStorage"),
+            archive_container=_str(env, "ARCHIVE_CONTAINER", cls.archive_container),
+            deadletter_container=_str(env, "DEADLETTER_CONTAINER", cls.deadletter_container),
+            reports_container=_str(env, "REPORTS_CONTAINER", cls.reports_container),
+            signalr_hub=_str(env, "SIGNALR_HUB", cls.signalr_hub),
+            signalr_max_message_bytes=_int(
+                env, "SIGNALR_MAX_MESSAGE_BYTES", cls.signalr_max_message_bytes
+            ),
+            alert_rules_file=_str(env, "ALERT_RULES_FILE"),
+            alert_rules_json=_str(env, "ALERT_RULES"),
+            error_rate_threshold=_int(env, "ERROR_RATE_THRESHOLD", cls.error_rate_threshold),
+            slow_response_ms=_float(env, "SLOW_RESPONSE_MS", cls.slow_response_ms),
+            silence_minutes=_int(env, "SILENCE_MINUTES", cls.silence_minutes),
+            alert_quiet_hours=_float(env, "ALERT_QUIET_HOURS", cls.alert_quiet_hours),
+            alert_webhook_url=_str(env, "ALERT_WEBHOOK_URL"),
+            telegram_bot_token=_str(env, "TELEGRAM_BOT_TOKEN"),
+            telegram_chat_id=_str(env, "TELEGRAM_CHAT_ID"),
+            notify_min_interval_seconds=_int(
+                env, "NOTIFY_MIN_INTERVAL_SECONDS", cls.notify_min_interval_seconds
+            ),
+            retention_days=retention,
+            retention_batch_rows=_int(env, "RETENTION_BATCH_ROWS", cls.retention_batch_rows),
+            appinsights_workspace_id=_str(env, "APPINSIGHTS_WORKSPACE_ID"),
+            trust_client_principal=_str(env, "TRUST_CLIENT_PRINCIPAL").lower()
+            in ("1", "true", "yes"),
+            azure_client_id=_str(env, "AZURE_CLIENT_ID"),
+            public_base_url=_str(env, "PUBLIC_BASE_URL"),
+        )
+
+    @classmethod
+    def setting_names(cls) -> list[str]:
+        """Names of the scalar settings as environment variables (for docs and infra checks)."""
+        return [f.name.upper() for f in fields(cls)]
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings.from_env()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (the dev host and tests change the environment)."""
+    get_settings.cache_clear()
