@@ -1,1 +1,3 @@
-"""The pipeline's core: everything the functions and the dev host share. Never imports azure.functions."""
+"""The pipeline's core, shared by the functions and the dev host.
+
+It never imports azure.functions."""

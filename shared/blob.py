@@ -3,6 +3,7 @@ the managed identity in Azure."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from shared.settings import Settings
@@ -39,10 +40,8 @@ async def container(settings: Settings, name: str) -> ContainerClient:
 
     client = service(settings).get_container_client(name)
     if name not in _ready_containers:
-        try:
+        with contextlib.suppress(ResourceExistsError):
             await client.create_container()
-        except ResourceExistsError:
-            pass
         _ready_containers.add(name)
     return client
 
