@@ -125,6 +125,7 @@ class Settings:
     postgres_pool_min: int = 1
     postgres_pool_max: int = 10
     postgres_days_ahead: int = 3
+    postgres_command_timeout: float = 30.0
 
     # Blob Storage
     storage_connection: Connection = field(
@@ -154,6 +155,13 @@ class Settings:
     retention_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RETENTION_DAYS))
     retention_batch_rows: int = 10_000
     appinsights_workspace_id: str = ""
+    report_schedule: str = "0 5 * * * *"
+    report_catchup_hours: int = 48
+    retention_schedule: str = "0 30 2 * * *"
+    retention_budget_seconds: float = 480.0
+    notify_queue_size: int = 1000
+    notify_timeout_seconds: float = 10.0
+    notify_max_attempts: int = 6
 
     # Deployment
     trust_client_principal: bool = False
@@ -191,6 +199,9 @@ class Settings:
             postgres_pool_min=_int(env, "POSTGRES_POOL_MIN", cls.postgres_pool_min),
             postgres_pool_max=_int(env, "POSTGRES_POOL_MAX", cls.postgres_pool_max),
             postgres_days_ahead=_int(env, "POSTGRES_DAYS_AHEAD", cls.postgres_days_ahead),
+            postgres_command_timeout=_float(
+                env, "POSTGRES_COMMAND_TIMEOUT", cls.postgres_command_timeout
+            ),
             storage_connection=Connection.from_env(env, "ArchiveStorage"),
             archive_container=_str(env, "ARCHIVE_CONTAINER", cls.archive_container),
             deadletter_container=_str(env, "DEADLETTER_CONTAINER", cls.deadletter_container),
@@ -214,6 +225,17 @@ class Settings:
             retention_days=retention,
             retention_batch_rows=_int(env, "RETENTION_BATCH_ROWS", cls.retention_batch_rows),
             appinsights_workspace_id=_str(env, "APPINSIGHTS_WORKSPACE_ID"),
+            report_schedule=_str(env, "REPORT_SCHEDULE", cls.report_schedule),
+            report_catchup_hours=_int(env, "REPORT_CATCHUP_HOURS", cls.report_catchup_hours),
+            retention_schedule=_str(env, "RETENTION_SCHEDULE", cls.retention_schedule),
+            retention_budget_seconds=_float(
+                env, "RETENTION_BUDGET_SECONDS", cls.retention_budget_seconds
+            ),
+            notify_queue_size=_int(env, "NOTIFY_QUEUE_SIZE", cls.notify_queue_size),
+            notify_timeout_seconds=_float(
+                env, "NOTIFY_TIMEOUT_SECONDS", cls.notify_timeout_seconds
+            ),
+            notify_max_attempts=_int(env, "NOTIFY_MAX_ATTEMPTS", cls.notify_max_attempts),
             trust_client_principal=_str(env, "TRUST_CLIENT_PRINCIPAL").lower()
             in ("1", "true", "yes"),
             azure_client_id=_str(env, "AZURE_CLIENT_ID"),
