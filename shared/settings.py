@@ -134,6 +134,8 @@ class Settings:
     archive_container: str = "archive"
     deadletter_container: str = "deadletter"
     reports_container: str = "reports"
+    archive_compression_level: int = 6
+    archive_final_hold_seconds: float = 240.0
 
     # SignalR
     signalr_hub: str = "logs"
@@ -206,6 +208,12 @@ class Settings:
             archive_container=_str(env, "ARCHIVE_CONTAINER", cls.archive_container),
             deadletter_container=_str(env, "DEADLETTER_CONTAINER", cls.deadletter_container),
             reports_container=_str(env, "REPORTS_CONTAINER", cls.reports_container),
+            archive_compression_level=_int(
+                env, "ARCHIVE_COMPRESSION_LEVEL", cls.archive_compression_level
+            ),
+            archive_final_hold_seconds=_float(
+                env, "ARCHIVE_FINAL_HOLD_SECONDS", cls.archive_final_hold_seconds
+            ),
             signalr_hub=_str(env, "SIGNALR_HUB", cls.signalr_hub),
             signalr_max_message_bytes=_int(
                 env, "SIGNALR_MAX_MESSAGE_BYTES", cls.signalr_max_message_bytes
