@@ -1,0 +1,57 @@
+"""`python -m devhost`: the whole pipeline on http://127.0.0.1:$PORT (default 7071).
+
+Environment: PORT, HOST (default 127.0.0.1), DATABASE_URL (else embedded PostgreSQL under
+.devdata/), DEMO=1 to play the trading bots, DEVHOST_PARTITIONS (default 4)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from devhost.host import DevHost
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+async def serve(host: DevHost) -> None:
+    from devhost import environment
+
+    await host.start()
+    print(environment.ready_line(host.base_url, os.environ), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("stopping: draining accepted events...", flush=True)
+    await host.stop()
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    host = DevHost(
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "7071")),
+        demo=_flag("DEMO"),
+    )
+    try:
+        host.start_services()
+        asyncio.run(serve(host))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        host.stop_services()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
