@@ -120,9 +120,16 @@ async def ping(settings: Settings) -> None:
         await conn.fetchval("SELECT 1")
 
 
+async def expire_connections() -> None:
+    """After a connection-level failure (e.g. a PostgreSQL restart): replace every pooled
+    connection on its next use, so no later call meets a dead one. Connections in use finish
+    their work first."""
+    if _pool is not None and _pool_loop is asyncio.get_running_loop():
+        await _pool.expire_connections()
+
+
 def discard() -> None:
-    """Forget the pool after a connection-level failure (e.g. a PostgreSQL restart), closing
-    its connections at once, so the next call reconnects."""
+    """Forget the pool, closing its connections at once (the next call creates a new one)."""
     global _pool, _pool_loop
     stale, _pool, _pool_loop = _pool, None, None
     if stale is not None:

@@ -1,0 +1,36 @@
+"""The store function: each Event Hub batch into PostgreSQL, idempotently."""
+
+import logging
+
+import azure.functions as func
+
+from shared import sink
+from shared.settings import get_settings
+
+bp = func.Blueprint()
+log = logging.getLogger(__name__)
+
+
+@bp.function_name("store")
+@bp.event_hub_message_trigger(
+    arg_name="events",
+    event_hub_name="%EVENTHUB_NAME%",
+    connection="EventHubConnection",
+    consumer_group="%STORE_CONSUMER_GROUP%",
+    cardinality="many",
+    data_type="binary",
+)
+async def store(events: list[func.EventHubEvent], context: func.Context) -> None:
+    retry = context.retry_context
+    attempt = retry.retry_count if retry is not None else 0
+    max_attempts = retry.max_retry_count if retry is not None else 0
+    result = await sink.store_events(
+        [event.get_body() for event in events], attempt, max_attempts, get_settings()
+    )
+    log.info(
+        "stored %d of %d records (%d already stored, %d dead-lettered)",
+        result.stored,
+        result.received,
+        result.already_stored,
+        result.dead_lettered,
+    )

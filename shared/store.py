@@ -1,0 +1,196 @@
+"""The PostgreSQL writer for log records, and the upkeep of their daily partitions.
+
+A batch is COPY-loaded into a per-connection TEMP staging table, then moved with one
+`INSERT ... SELECT ... ON CONFLICT DO NOTHING` whose inserted rows also feed the per-minute and
+per-hour counts, all in one transaction: a redelivered batch inserts nothing and counts
+nothing. All SQL that writes `system_logs` lives here."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from shared import levels
+
+COLUMNS: tuple[str, ...] = (
+    "id",
+    "timestamp",
+    "received_at",
+    "level",
+    "level_no",
+    "service",
+    "logger_name",
+    "message",
+    "request_id",
+    "user_id",
+    "session_id",
+    "event_type",
+    "extra_data",
+    "exception_type",
+    "exception_message",
+    "stack_trace",
+    "ip_address",
+    "user_agent",
+)
+TEXT_COLUMNS = frozenset(COLUMNS) - {"timestamp", "received_at", "level_no", "extra_data"}
+_TIMESTAMP = COLUMNS.index("timestamp")
+STAGING_TABLE = "system_logs_staging"
+_column_list = ", ".join(f'"{c}"' for c in COLUMNS)
+
+CREATE_STAGING = f"""
+CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE}
+    (LIKE system_logs INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
+"""
+CREATE_STAGING_PER_TRANSACTION = f"""
+CREATE TEMP TABLE {STAGING_TABLE} (LIKE system_logs INCLUDING DEFAULTS) ON COMMIT DROP
+"""
+
+MOVE_STAGED = f"""
+WITH inserted AS (
+    INSERT INTO system_logs ({_column_list})
+    SELECT {_column_list} FROM {STAGING_TABLE}
+    ON CONFLICT DO NOTHING
+    RETURNING "timestamp", service, level
+), per_minute AS (
+    INSERT INTO log_counts_minute AS c (minute, service, level, count)
+    SELECT date_trunc('minute', "timestamp", 'UTC'), service, level, count(*)
+    FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (minute, service, level) DO UPDATE SET count = c.count + EXCLUDED.count
+), per_hour AS (
+    INSERT INTO log_counts_hour AS c (hour, service, level, count)
+    SELECT date_trunc('hour', "timestamp", 'UTC'), service, level, count(*)
+    FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (hour, service, level) DO UPDATE SET count = c.count + EXCLUDED.count
+)
+SELECT count(*) FROM inserted
+"""
+
+ENSURE_PARTITION = "SELECT ensure_system_logs_partition($1::date)"
+
+_known_partitions: set[date] = set()
+
+
+class MissingPartition(Exception):
+    """A row found no partition (dropped by retention after this process cached it)."""
+
+
+def _aware(value: Any, name: str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def row(record: Mapping[str, Any], now: datetime | None = None) -> tuple[Any, ...]:
+    """The record as a tuple in COLUMNS order; raises ValueError/TypeError if it cannot be."""
+    values: dict[str, Any] = {c: record.get(c) for c in COLUMNS}
+    if not values["id"] or not values["service"] or not values["level"]:
+        raise ValueError("a record needs an id, a service and a level")
+    values["timestamp"] = _aware(values["timestamp"], "timestamp")
+    received = values["received_at"]
+    values["received_at"] = _aware(received, "received_at") if received else now or _utcnow()
+    if values["level_no"] is None:
+        level_no = levels.LEVELS.get(str(values["level"]))
+        if level_no is None:
+            raise ValueError(f"unknown level {values['level']!r} and no level_no")
+        values["level_no"] = level_no
+    if values["message"] is None:
+        values["message"] = ""
+    for name in TEXT_COLUMNS:
+        value = values[name]
+        if value is not None and not isinstance(value, str):
+            values[name] = str(value)
+    return tuple(values[c] for c in COLUMNS)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def day_of(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def partition_name(day: date) -> str:
+    return f"system_logs_p{day:%Y%m%d}"
+
+
+async def ensure_partitions(conn: asyncpg.Connection, days: Iterable[date]) -> list[date]:
+    """Create the daily partitions of these days that this process has not seen; return the
+    days whose partitions were created now. Each in its own short transaction, outside any
+    batch, since creating a partition briefly locks the parent table."""
+    created = []
+    for day in sorted(set(days) - _known_partitions):
+        if await conn.fetchval(ENSURE_PARTITION, day):
+            created.append(day)
+        _known_partitions.add(day)
+    return created
+
+
+def forget_partitions() -> None:
+    """Forget the partitions this process believes exist (after retention drops some)."""
+    _known_partitions.clear()
+
+
+def days_ahead(today: date, count: int) -> list[date]:
+    return [today + timedelta(days=n) for n in range(count + 1)]
+
+
+async def _copy_and_move(
+    conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]], reuse_staging: bool
+) -> int:
+    async with conn.transaction():
+        await conn.execute(CREATE_STAGING if reuse_staging else CREATE_STAGING_PER_TRANSACTION)
+        await conn.copy_records_to_table(STAGING_TABLE, records=rows, columns=COLUMNS)
+        try:
+            return int(await conn.fetchval(MOVE_STAGED))
+        except asyncpg.CheckViolationError as exc:
+            if "no partition" in str(exc):
+                raise MissingPartition(str(exc)) from exc
+            raise
+
+
+async def write(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    days_ahead_count: int = 0,
+    reuse_staging: bool = True,
+) -> int:
+    """Store the records once each (by id and timestamp) and count them in the rollups, in one
+    transaction; return the number of rows inserted (0 for a batch already stored). Creates
+    the partitions of every day the batch touches and `days_ahead_count` days past today.
+
+    Raises ValueError/TypeError for a record that cannot be a row and asyncpg errors as
+    PostgreSQL reports them; nothing of the batch is stored then."""
+    if not records:
+        return 0
+    now = _utcnow()
+    rows = [row(r, now) for r in records]
+    days = {day_of(r[_TIMESTAMP]) for r in rows}
+    days.update(days_ahead(day_of(now), days_ahead_count))
+    async with _connection(pool) as conn:
+        await ensure_partitions(conn, days)
+        try:
+            return await _copy_and_move(conn, rows, reuse_staging)
+        except MissingPartition:
+            forget_partitions()
+            await ensure_partitions(conn, days)
+            return await _copy_and_move(conn, rows, reuse_staging)
+
+
+@contextlib.asynccontextmanager
+async def _connection(
+    source: asyncpg.Pool | asyncpg.Connection,
+) -> AsyncIterator[asyncpg.Connection]:
+    """A connection acquired from a pool, or the given connection itself."""
+    if isinstance(source, asyncpg.Pool):
+        async with source.acquire() as conn:
+            yield conn
+    else:
+        yield source
