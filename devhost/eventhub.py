@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import azure.functions as func
-from azure.functions.eventhub import EventHubConverter
+from azure.functions.eventhub import EventHubTriggerConverter
 from azure.functions.meta import Datum
 
 from shared.errors import Unavailable
@@ -173,7 +173,7 @@ def trigger_events(
         "OffsetArray": Datum(json.dumps([e.offset for e in batch]), "json"),
     }
     data = Datum(SimpleNamespace(bytes=[e.body for e in batch]), "collection_bytes")
-    return EventHubConverter.decode_multiple_events(data, metadata)
+    return EventHubTriggerConverter.decode(data, trigger_metadata=metadata)
 
 
 Deliver = Callable[[list[func.EventHubEvent], int, int], Awaitable[None]]

@@ -228,7 +228,7 @@ class DevHost:
             await self.runner.cleanup()
         if self.hub is not None:
             deadline = asyncio.get_running_loop().time() + drain_seconds
-            while self.hub.backlog() > 0 and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+            while self.hub.backlog() > 0 and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.1)
         self.stop_event.set()
         await asyncio.gather(*self.tasks, return_exceptions=True)

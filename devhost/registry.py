@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import azure.functions as func
+from azure.functions import _abc as functions_abc
 
 _SETTING = re.compile(r"%([^%]+)%")
 
@@ -96,7 +97,7 @@ class Out(func.Out[Any]):
         return self._value
 
 
-class RetryContext(func.RetryContext):
+class RetryContext(functions_abc.RetryContext):
     def __init__(self, retry_count: int, max_retry_count: int) -> None:
         self._count = retry_count
         self._max = max_retry_count
@@ -114,7 +115,7 @@ class RetryContext(func.RetryContext):
         return None
 
 
-class TraceContext(func.TraceContext):
+class TraceContext(functions_abc.TraceContext):
     @property
     def trace_state(self) -> str:
         return ""
