@@ -1,0 +1,69 @@
+// Export of the records on screen as JSON, NDJSON or CSV, downloaded by the browser.
+
+export const CSV_COLUMNS = [
+  "id",
+  "timestamp",
+  "received_at",
+  "level",
+  "level_no",
+  "service",
+  "logger_name",
+  "message",
+  "request_id",
+  "user_id",
+  "session_id",
+  "event_type",
+  "extra_data",
+  "exception_type",
+  "exception_message",
+  "stack_trace",
+  "ip_address",
+  "user_agent",
+];
+
+function csvCell(value) {
+  if (value === null || value === undefined) return "";
+  let text = typeof value === "object" ? JSON.stringify(value) : String(value);
+  // A cell a spreadsheet would evaluate as a formula is kept as text.
+  if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = "'" + text;
+  return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+}
+
+export function toCsv(records) {
+  const present = CSV_COLUMNS.filter((c) => records.some((r) => c in r));
+  const columns = present.length ? present : CSV_COLUMNS;
+  const lines = [columns.join(",")];
+  for (const record of records) lines.push(columns.map((c) => csvCell(record[c])).join(","));
+  return lines.join("\r\n") + "\r\n";
+}
+
+export function toNdjson(records) {
+  return records.map((r) => JSON.stringify(r)).join("\n") + (records.length ? "\n" : "");
+}
+
+export function toJson(records) {
+  return JSON.stringify(records, null, 2) + "\n";
+}
+
+export const FORMATS = {
+  json: { render: toJson, type: "application/json", extension: "json" },
+  ndjson: { render: toNdjson, type: "application/x-ndjson", extension: "ndjson" },
+  csv: { render: toCsv, type: "text/csv", extension: "csv" },
+};
+
+export function download(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export function exportRecords(records, format, stem = "logs") {
+  const spec = FORMATS[format];
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  download(new Blob([spec.render(records)], { type: spec.type }), `${stem}-${stamp}.${spec.extension}`);
+}
