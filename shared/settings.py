@@ -141,6 +141,8 @@ class Settings:
     signalr_hub: str = "logs"
     signalr_max_message_bytes: int = 900 * 1024
 
+    blob_retry_total: int = 2
+    blob_retry_backoff_seconds: float = 0.5
     # Analysis and alerts
     alert_rules_file: str = ""
     alert_rules_json: str = ""
@@ -224,6 +226,10 @@ class Settings:
             slow_response_ms=_float(env, "SLOW_RESPONSE_MS", cls.slow_response_ms),
             silence_minutes=_int(env, "SILENCE_MINUTES", cls.silence_minutes),
             alert_quiet_hours=_float(env, "ALERT_QUIET_HOURS", cls.alert_quiet_hours),
+            blob_retry_total=_int(env, "BLOB_RETRY_TOTAL", cls.blob_retry_total),
+            blob_retry_backoff_seconds=_float(
+                env, "BLOB_RETRY_BACKOFF_SECONDS", cls.blob_retry_backoff_seconds
+            ),
             alert_webhook_url=_str(env, "ALERT_WEBHOOK_URL"),
             telegram_bot_token=_str(env, "TELEGRAM_BOT_TOKEN"),
             telegram_chat_id=_str(env, "TELEGRAM_CHAT_ID"),
