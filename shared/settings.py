@@ -54,6 +54,16 @@ def _json(env: Mapping[str, str], name: str, default: Any) -> Any:
         raise ValueError(f"setting {name} must be JSON: {exc}") from exc
 
 
+def _signalr_endpoint(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The SignalR Service endpoint from its connection string or identity-based setting."""
+    uri = _str(env, "AzureSignalRConnectionString__serviceUri")
+    for part in env.get("AzureSignalRConnectionString", "").split(";"):
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "endpoint" and value.strip():
+            uri = value.strip()
+    return (uri,) if uri else ()
+
+
 DEFAULT_RETENTION_DAYS: dict[str, int] = {
     "DEBUG": 7,
     "INFO": 30,
@@ -141,6 +151,10 @@ class Settings:
     signalr_hub: str = "logs"
     signalr_max_message_bytes: int = 900 * 1024
 
+    # Dashboard: build directory (default dashboard/dist) and extra origins the page may reach
+    dashboard_dist_dir: str = ""
+    dashboard_connect_sources: tuple[str, ...] = ()
+
     blob_retry_total: int = 2
     blob_retry_backoff_seconds: float = 0.5
     # Analysis and alerts
@@ -220,6 +234,9 @@ class Settings:
             signalr_max_message_bytes=_int(
                 env, "SIGNALR_MAX_MESSAGE_BYTES", cls.signalr_max_message_bytes
             ),
+            dashboard_dist_dir=_str(env, "DASHBOARD_DIST_DIR"),
+            dashboard_connect_sources=_list(env, "DASHBOARD_CONNECT_SOURCES")
+            + _signalr_endpoint(env),
             alert_rules_file=_str(env, "ALERT_RULES_FILE"),
             alert_rules_json=_str(env, "ALERT_RULES"),
             error_rate_threshold=_int(env, "ERROR_RATE_THRESHOLD", cls.error_rate_threshold),
