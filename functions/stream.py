@@ -1,0 +1,44 @@
+"""The live stream: each Event Hub batch to the dashboard over SignalR, and negotiate."""
+
+import azure.functions as func
+import orjson
+
+from functions.http import json_errors, reply
+from shared import stream as live
+from shared.settings import get_settings
+
+bp = func.Blueprint()
+
+SIGNALR = {"hub_name": "%SIGNALR_HUB%", "connection_string_setting": "AzureSignalRConnectionString"}
+
+
+@bp.function_name("stream")
+@bp.event_hub_message_trigger(
+    arg_name="events",
+    event_hub_name="%EVENTHUB_NAME%",
+    connection="EventHubConnection",
+    consumer_group="%STREAM_CONSUMER_GROUP%",
+    cardinality="many",
+    data_type="binary",
+)
+@bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
+async def stream(events: list[func.EventHubEvent], signalr: func.Out[str]) -> None:
+    signalr.set(live.batch_output([event.get_body() for event in events], get_settings()))
+
+
+@bp.function_name("negotiate")
+@bp.route(route="negotiate", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.generic_input_binding(
+    arg_name="connection_info",
+    type="signalRConnectionInfo",
+    user_id="{headers.x-signalr-user-id}",
+    **SIGNALR,
+)
+@bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
+@json_errors
+async def negotiate(
+    req: func.HttpRequest, connection_info: str, signalr: func.Out[str]
+) -> func.HttpResponse:
+    admission = live.admit(req.headers, get_settings())
+    signalr.set(live.encode(admission.group_actions))
+    return reply(200, orjson.loads(connection_info))
