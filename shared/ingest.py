@@ -1,0 +1,185 @@
+"""POST /api/logs: a request body (JSON object, JSON array or NDJSON, optionally gzip) to a
+batch of validated, normalised and redacted records and their Event Hub events."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from shared.access import Caller
+from shared.errors import BadRequest, Forbidden, TooLarge, UnsupportedMediaType
+from shared.records import Context, RecordError, ServiceMismatch, prepare
+from shared.settings import Settings
+
+JSON_TYPES = frozenset({"application/json", ""})
+NDJSON_TYPES = frozenset(
+    {
+        "application/x-ndjson",
+        "application/ndjson",
+        "application/jsonl",
+        "application/x-jsonl",
+        "application/jsonlines",
+        "application/x-jsonlines",
+    }
+)
+GZIP_ENCODINGS = frozenset({"gzip", "x-gzip"})
+IDENTITY_ENCODINGS = frozenset({"", "identity"})
+
+_MALFORMED = object()
+"""Stands for an NDJSON line that is not JSON."""
+
+
+@dataclass(slots=True)
+class Batch:
+    """The outcome of one request: accepted records, their events, and the rejections."""
+
+    accepted: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[str, bytes]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    refused_service: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "accepted": len(self.accepted),
+            "ids": [r["id"] for r in self.accepted],
+            "rejected": self.rejected,
+        }
+
+
+def header(headers: Mapping[str, str], name: str) -> str:
+    """A header's value by case-insensitive name, or ''."""
+    value = headers.get(name)
+    if value is None:
+        lower = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lower), None)
+    return value or ""
+
+
+def media_type(headers: Mapping[str, str]) -> str:
+    return header(headers, "Content-Type").partition(";")[0].strip().lower()
+
+
+def gunzip(body: bytes, limit: int) -> bytes:
+    """Decompress gzip (several members allowed) producing at most `limit` bytes.
+
+    Raises TooLarge beyond the limit without inflating more than limit + 1 bytes, and
+    BadRequest for a corrupt or truncated stream."""
+    out = bytearray()
+    data = body
+    while True:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            out += inflater.decompress(data, limit + 1 - len(out))
+        except zlib.error as exc:
+            raise BadRequest(f"the gzip body is corrupt: {exc}") from None
+        if len(out) > limit:
+            raise TooLarge(f"the body is larger than {limit} bytes after decompression")
+        if not inflater.eof:
+            raise BadRequest("the gzip body is truncated")
+        data = inflater.unused_data
+        if not data.strip(b"\x00"):
+            return bytes(out)
+
+
+def decoded_body(body: bytes, headers: Mapping[str, str], limit: int) -> bytes:
+    """The request body after Content-Encoding, within the size limit."""
+    encoding = header(headers, "Content-Encoding").strip().lower()
+    if encoding in GZIP_ENCODINGS:
+        return gunzip(body, limit)
+    if encoding not in IDENTITY_ENCODINGS:
+        raise UnsupportedMediaType(
+            f"Content-Encoding {encoding!r} is not supported; send gzip or no encoding"
+        )
+    if len(body) > limit:
+        raise TooLarge(f"the body is larger than {limit} bytes")
+    return body
+
+
+def _too_many(limit: int) -> TooLarge:
+    return TooLarge(f"more than {limit} records in one request; the limit is {limit}")
+
+
+def json_items(body: bytes, limit: int) -> list[Any]:
+    """The records of a JSON body: one object or an array."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if isinstance(parsed, dict):
+        return [parsed]
+    if not isinstance(parsed, list):
+        raise BadRequest("the body must be a JSON object or an array of objects")
+    if len(parsed) > limit:
+        raise _too_many(limit)
+    return parsed
+
+
+def ndjson_items(body: bytes, limit: int) -> list[Any]:
+    """The records of an NDJSON body, one per non-blank line; a malformed line is kept as
+    `_MALFORMED` so that only it is rejected."""
+    lines = [line for line in body.split(b"\n") if line.strip()]
+    if len(lines) > limit:
+        raise _too_many(limit)
+    items: list[Any] = []
+    for line in lines:
+        try:
+            items.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            items.append(_MALFORMED)
+    return items
+
+
+def build_batch(
+    items: Iterable[Any], caller: Caller, settings: Settings, now: datetime | None = None
+) -> Batch:
+    """Validate, normalise and redact each item; keep the valid ones, reject the rest by
+    index. Raises Forbidden when nothing is valid and a record named a service its key is not
+    bound to, BadRequest when nothing is valid otherwise."""
+    ctx = Context.of(caller, settings, now or datetime.now(UTC))
+    batch = Batch()
+    for index, item in enumerate(items):
+        try:
+            if item is _MALFORMED:
+                raise RecordError("this line is not valid JSON")
+            record, body = prepare(item, ctx)
+        except ServiceMismatch as exc:
+            batch.refused_service = True
+            batch.rejected.append({"index": index, "error": str(exc)})
+            continue
+        except RecordError as exc:
+            batch.rejected.append({"index": index, "error": str(exc)})
+            continue
+        batch.accepted.append(record)
+        batch.events.append((record["service"], body))
+    if not batch.accepted:
+        if batch.refused_service:
+            raise Forbidden("no record may be ingested with this key", detail=batch.rejected)
+        raise BadRequest("no valid records", detail=batch.rejected)
+    return batch
+
+
+def parse_request(
+    body: bytes,
+    headers: Mapping[str, str],
+    caller: Caller,
+    settings: Settings,
+    now: datetime | None = None,
+) -> Batch:
+    """A POST /api/logs request to its batch; raises the error its status needs
+    (400, 403, 413, 415)."""
+    kind = media_type(headers)
+    if kind not in JSON_TYPES and kind not in NDJSON_TYPES:
+        raise UnsupportedMediaType(
+            f"Content-Type {kind!r} is not supported; send application/json or application/x-ndjson"
+        )
+    data = decoded_body(body or b"", headers, settings.max_request_bytes)
+    if not data.strip():
+        raise BadRequest("the body is empty")
+    limit = settings.max_records_per_request
+    items = ndjson_items(data, limit) if kind in NDJSON_TYPES else json_items(data, limit)
+    return build_batch(items, caller, settings, now)

@@ -1,0 +1,426 @@
+"""The log record: validation and normalisation of what a bot sends (`normalize`), its event
+body on Event Hubs (`encode`), and decoding of that body by every reader (`decode_event`)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from shared import levels, redaction
+from shared.access import Caller
+from shared.settings import Settings
+
+FIELDS: tuple[str, ...] = (
+    "id",
+    "timestamp",
+    "received_at",
+    "level",
+    "level_no",
+    "service",
+    "logger_name",
+    "message",
+    "request_id",
+    "user_id",
+    "session_id",
+    "event_type",
+    "extra_data",
+    "exception_type",
+    "exception_message",
+    "stack_trace",
+    "ip_address",
+    "user_agent",
+)
+SERVER_FIELDS = frozenset({"received_at", "level_no"})
+"""Assigned at ingest; a client's values for them are ignored."""
+INPUT_FIELDS = frozenset(FIELDS) - SERVER_FIELDS
+
+SHORT_FIELD_CHARS = 256
+USER_AGENT_CHARS = 1024
+STACK_TRACE_BYTES = 64 * 1024
+ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+UNKNOWN_SERVICE = "unknown"
+MIN_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class RecordError(ValueError):
+    """One record is invalid; the message names the field and is safe to show the client."""
+
+
+class ServiceMismatch(RecordError):
+    """The record names a service other than the one its ingest key is bound to."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every record of one request shares: caller, limits and the time of receipt."""
+
+    caller: Caller
+    settings: Settings
+    received_at: str
+    latest: datetime
+    latest_text: str
+
+    @classmethod
+    def of(cls, caller: Caller, settings: Settings, now: datetime) -> Context:
+        now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+        latest = now + timedelta(seconds=settings.max_future_seconds)
+        return cls(
+            caller=caller,
+            settings=settings,
+            received_at=now.isoformat(timespec="microseconds"),
+            latest=latest,
+            latest_text=latest.isoformat(timespec="microseconds"),
+        )
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+# --- identifiers -------------------------------------------------------------------------
+
+_random = bytearray()
+
+
+def new_id() -> str:
+    """A random (version 4) UUID string; random bytes are drawn 4 KiB at a time."""
+    global _random
+    if len(_random) < 16:
+        _random = bytearray(os.urandom(4096))
+    raw = _random[-16:]
+    del _random[-16:]
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _id(value: Any) -> str:
+    if value is None:
+        return new_id()
+    if not isinstance(value, str):
+        raise RecordError(f"id must be a string, not {_type_name(value)}")
+    if ID_PATTERN.fullmatch(value) is None:
+        raise RecordError("id must be 1-128 characters of A-Z a-z 0-9 . _ : -")
+    return value
+
+
+# --- level -------------------------------------------------------------------------------
+
+_level_cache: dict[Any, tuple[str, int]] = {}
+
+
+def _resolve_level(value: Any) -> tuple[str, int]:
+    if isinstance(value, str):
+        name = levels.canonical(value)
+        if name is None and value.strip().lstrip("-").isdigit():
+            return _resolve_level(int(value.strip()))
+        if name is None:
+            known = ", ".join(levels.LEVELS)
+            raise RecordError(f"level {value[:64]!r} is unknown (known: {known}, WARN, FATAL)")
+        return name, levels.number(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RecordError(f"level must be a name or a number, not {_type_name(value)}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise RecordError("level must be a finite number")
+    name = levels.from_number(int(value))
+    if name is None:
+        raise RecordError(f"level {value} is below DEBUG (10)")
+    return name, levels.number(name)
+
+
+def _level(value: Any) -> tuple[str, int]:
+    if value is None:
+        return "INFO", levels.LEVELS["INFO"]
+    try:
+        return _level_cache[value]
+    except (KeyError, TypeError):
+        pass
+    resolved = _resolve_level(value)
+    if len(_level_cache) < 256 and isinstance(value, str | int):
+        _level_cache[value] = resolved
+    return resolved
+
+
+# --- timestamp ---------------------------------------------------------------------------
+
+
+def _epoch(value: float) -> datetime:
+    magnitude = abs(value)
+    if magnitude >= 1e17:
+        value = value / 1e9
+    elif magnitude >= 1e14:
+        value = value / 1e6
+    elif magnitude >= 1e11:
+        value = value / 1e3
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Naive means UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _timestamp(value: Any, ctx: Context) -> str:
+    if value is None:
+        return ctx.received_at
+    try:
+        if isinstance(value, str):
+            moment = datetime.fromisoformat(value)
+            if len(value) == 32 and value[26:] == "+00:00" and value[10] == "T":
+                if value > ctx.latest_text:
+                    raise _too_far_ahead(ctx)
+                if value[:4] < "1970":
+                    raise RecordError("timestamp is before 1970")
+                return value
+            moment = _utc(moment)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            moment = _epoch(value)
+        else:
+            raise RecordError(
+                "timestamp must be an ISO 8601 string or epoch seconds/milliseconds, "
+                f"not {_type_name(value)}"
+            )
+    except (ValueError, OverflowError, OSError) as exc:
+        if isinstance(exc, RecordError):
+            raise
+        raise RecordError(
+            f"timestamp {str(value)[:64]!r} is not ISO 8601 or epoch seconds/milliseconds"
+        ) from None
+    if moment > ctx.latest:
+        raise _too_far_ahead(ctx)
+    if moment < MIN_TIMESTAMP:
+        raise RecordError("timestamp is before 1970")
+    return moment.isoformat(timespec="microseconds")
+
+
+def _too_far_ahead(ctx: Context) -> RecordError:
+    return RecordError(
+        f"timestamp is more than {ctx.settings.max_future_seconds} seconds in the future"
+    )
+
+
+# --- strings -----------------------------------------------------------------------------
+
+
+def _short(raw: Mapping[str, Any], name: str, limit: int = SHORT_FIELD_CHARS) -> str | None:
+    value = raw.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"{name} must be a string, not {_type_name(value)}")
+    if len(value) > limit:
+        raise RecordError(f"{name} is longer than {limit} characters")
+    return value
+
+
+def _text(raw: Mapping[str, Any], name: str, max_bytes: int) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"{name} must be a string, not {_type_name(value)}")
+    if len(value) * 4 > max_bytes and len(value.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise RecordError(f"{name} is larger than {max_bytes} bytes (UTF-8)")
+    return value
+
+
+def _message(raw: Mapping[str, Any], max_bytes: int) -> str:
+    value = raw.get("message")
+    if value is None:
+        raise RecordError("message is required")
+    if not isinstance(value, str):
+        raise RecordError(f"message must be a string, not {_type_name(value)}")
+    if not value.strip():
+        raise RecordError("message must not be empty")
+    if len(value) * 4 > max_bytes and len(value.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise RecordError(f"message is larger than {max_bytes} bytes (UTF-8)")
+    return value
+
+
+_ip_cache: dict[str, str] = {}
+
+
+def _ip(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"ip_address must be a string, not {_type_name(value)}")
+    known = _ip_cache.get(value)
+    if known is not None:
+        return known
+    try:
+        canonical = str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise RecordError(f"ip_address {value[:64]!r} is not an IPv4 or IPv6 address") from None
+    if len(_ip_cache) < 4096:
+        _ip_cache[value] = canonical
+    return canonical
+
+
+def _service(value: Any, caller: Caller) -> str:
+    if value == "":
+        value = None
+    if value is not None:
+        if not isinstance(value, str):
+            raise RecordError(f"service must be a string, not {_type_name(value)}")
+        if len(value) > SHORT_FIELD_CHARS:
+            raise RecordError(f"service is longer than {SHORT_FIELD_CHARS} characters")
+    bound = caller.service
+    if bound is None:
+        return value or UNKNOWN_SERVICE
+    if value is None or value == bound:
+        return bound
+    raise ServiceMismatch(f"service {value[:64]!r} refused: this key is bound to service {bound!r}")
+
+
+def _extra(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+    extra = raw.get("extra_data")
+    if extra is not None and not isinstance(extra, dict):
+        raise RecordError(f"extra_data must be a JSON object, not {_type_name(extra)}")
+    if not raw.keys() <= INPUT_FIELDS:
+        unknown = [k for k in raw if k not in INPUT_FIELDS and k not in SERVER_FIELDS]
+        if unknown:
+            extra = dict(extra) if extra is not None else {}
+            for key in unknown:
+                extra.setdefault(key, raw[key])
+    return extra
+
+
+# --- the record --------------------------------------------------------------------------
+
+
+def normalize_in(raw: Any, ctx: Context) -> dict[str, Any]:
+    """The normalised (not yet redacted) record, or RecordError naming the field."""
+    if not isinstance(raw, dict):
+        if not isinstance(raw, Mapping):
+            raise RecordError(f"a record must be a JSON object, not {_type_name(raw)}")
+        raw = dict(raw)
+    settings = ctx.settings
+    message = _message(raw, settings.max_message_bytes)
+    level, level_no = _level(raw.get("level"))
+    service = _service(raw.get("service"), ctx.caller)
+    return {
+        "id": _id(raw.get("id")),
+        "timestamp": _timestamp(raw.get("timestamp"), ctx),
+        "received_at": ctx.received_at,
+        "level": level,
+        "level_no": level_no,
+        "service": service,
+        "logger_name": _short(raw, "logger_name") or service,
+        "message": message,
+        "request_id": _short(raw, "request_id"),
+        "user_id": _short(raw, "user_id"),
+        "session_id": _short(raw, "session_id"),
+        "event_type": _short(raw, "event_type"),
+        "extra_data": _extra(raw),
+        "exception_type": _short(raw, "exception_type"),
+        "exception_message": _text(raw, "exception_message", settings.max_message_bytes),
+        "stack_trace": _text(raw, "stack_trace", STACK_TRACE_BYTES),
+        "ip_address": _ip(raw.get("ip_address")),
+        "user_agent": _short(raw, "user_agent", USER_AGENT_CHARS),
+    }
+
+
+def _dumps(record: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(record)
+    except orjson.JSONEncodeError as exc:
+        raise RecordError(f"extra_data cannot be stored as JSON: {exc}") from None
+
+
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL text and jsonb cannot hold U+0000: it becomes U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def prepare(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
+    """Validate, normalise and redact one record; return it with its event body."""
+    record = normalize_in(raw, ctx)
+    body = _dumps(record)
+    extra = record["extra_data"]
+    limit = ctx.settings.max_extra_data_bytes
+    if extra is not None and len(body) > limit and len(_dumps(extra)) > limit:
+        raise RecordError(f"extra_data is larger than {limit} bytes serialised")
+    changed = False
+    if redaction.might_contain_secret(body):
+        redaction.redact_record(record)
+        changed = True
+    if b"\\u0000" in body:
+        record = _without_nul(record)
+        changed = True
+    if changed:
+        body = _dumps(record)
+    return record, body
+
+
+def normalize(raw: Mapping[str, Any], caller: Caller, settings: Settings, now: datetime) -> dict:
+    """One record as sent by a client, validated, normalised and redacted.
+
+    Raises RecordError (ServiceMismatch for a service the key is not bound to) with a message
+    naming the offending field. Nested extra_data containers are redacted in place."""
+    return prepare(raw, Context.of(caller, settings, now))[0]
+
+
+def encode(record: Mapping[str, Any]) -> bytes:
+    """The Event Hub body of a normalised record."""
+    return orjson.dumps(record)
+
+
+def event(record: Mapping[str, Any]) -> tuple[str, bytes]:
+    """(partition key, body) of a normalised record: keyed by its service."""
+    return record["service"], encode(record)
+
+
+def _aware(value: Any, name: str) -> datetime:
+    if not isinstance(value, str):
+        raise RecordError(f"event {name} must be an ISO 8601 string, not {_type_name(value)}")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise RecordError(f"event {name} {value[:64]!r} is not ISO 8601") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def decode_event(body: bytes | bytearray | memoryview | str) -> dict[str, Any]:
+    """A record from its Event Hub body, with timestamp and received_at as aware datetimes
+    and every field present (None when absent). Raises RecordError when undecodable."""
+    try:
+        record = orjson.loads(body)
+    except (orjson.JSONDecodeError, TypeError) as exc:
+        raise RecordError(f"event body is not JSON: {exc}") from None
+    if not isinstance(record, dict):
+        raise RecordError(f"event body must be a JSON object, not {_type_name(record)}")
+    record_id = record.get("id")
+    if not isinstance(record_id, str) or not record_id:
+        raise RecordError("event has no id")
+    record["timestamp"] = _aware(record.get("timestamp"), "timestamp")
+    received = record.get("received_at")
+    record["received_at"] = _aware(received, "received_at") if received is not None else None
+    for name in FIELDS:
+        if name not in record:
+            record[name] = None
+    return record
