@@ -85,9 +85,15 @@ async def listen() -> AsyncIterator[ListenerFactory]:
     listeners: list[Listener] = []
 
     async def connect(
-        url: str, token: str | None = None, targets: tuple[str, ...] = ("logs",), **options: Any
+        url: str,
+        token: str | None = None,
+        targets: tuple[str, ...] = ("logs",),
+        headers: dict[str, str] | None = None,
+        **options: Any,
     ) -> Listener:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = dict(headers or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         client = SignalRClient(url, headers=headers, retry_count=1, **options)
         opened = asyncio.Event()
 
