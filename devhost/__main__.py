@@ -38,6 +38,7 @@ def main() -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("azure").setLevel(logging.WARNING)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     host = DevHost(
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "7071")),

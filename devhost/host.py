@@ -90,7 +90,7 @@ class DevHost:
         if self.signalr is not None:
             web_app.add_routes(self.signalr.routes())
         web_app.router.add_get("/", self._home)
-        self.runner = web.AppRunner(web_app, access_log=None)
+        self.runner = web.AppRunner(web_app, access_log=None, auto_decompress=False)
         await self.runner.setup()
         await web.TCPSite(self.runner, self.host, self.port).start()
 
