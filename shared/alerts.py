@@ -69,7 +69,9 @@ ON CONFLICT (rule, service) WHERE status = 'active' DO UPDATE SET
         ELSE (a.sample_ids || EXCLUDED.sample_ids)[1:{SAMPLE_LIMIT}]
     END,
     notified_at = CASE
-        WHEN a.notified_at IS NULL OR a.notified_at <= $11::timestamptz - $12::interval THEN $11
+        WHEN EXCLUDED.count > 0 AND (
+            a.notified_at IS NULL OR a.notified_at <= $11::timestamptz - $12::interval
+        ) THEN $11
         ELSE a.notified_at
     END
 RETURNING {_COLUMNS}, (xmax = 0) AS opened, notified_at = $11 AS notify

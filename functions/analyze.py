@@ -1,0 +1,83 @@
+"""Analysis: each Event Hub batch through the alert rules, the alert listing, and the minute's
+alert maintenance. Alert changes go to the dashboard over SignalR target `alert`."""
+
+import logging
+
+import azure.functions as func
+
+from functions.http import json_errors, reply
+from shared import access, analysis
+from shared.access import Role
+from shared.archive import metadata_array, parse_enqueued_time, partition_from_metadata
+from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+bp = func.Blueprint()
+
+SIGNALR = {"hub_name": "logs", "connection_string_setting": "AzureSignalRConnectionString"}
+
+
+def _deliveries(events: list[func.EventHubEvent]) -> list[analysis.Delivery]:
+    metadata = events[0].metadata if events else None
+    partition = partition_from_metadata(metadata)
+    return [
+        analysis.Delivery(
+            body=event.get_body(),
+            partition=partition or event.partition_key or "",
+            sequence_number=event.sequence_number
+            if event.sequence_number is not None
+            else metadata_array(metadata, "SequenceNumber", i),
+            enqueued_at=parse_enqueued_time(
+                event.enqueued_time or metadata_array(metadata, "EnqueuedTimeUtc", i)
+            ),
+        )
+        for i, event in enumerate(events)
+    ]
+
+
+@bp.function_name("analyze")
+@bp.event_hub_message_trigger(
+    arg_name="events",
+    event_hub_name="%EVENTHUB_NAME%",
+    connection="EventHubConnection",
+    consumer_group="%ANALYZE_CONSUMER_GROUP%",
+    cardinality=func.Cardinality.MANY,
+    data_type=func.DataType.BINARY,
+)
+@bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
+async def analyze(events: list[func.EventHubEvent], signalr: func.Out[str]) -> None:
+    outcome = await analysis.analyze(_deliveries(events), get_settings())
+    signalr.set(analysis.encode(outcome.signalr_messages()))
+    if outcome.changes or outcome.resolved or outcome.redelivered:
+        log.info(
+            "analyzed %d records: %d alert changes, %d resolved, %d redelivered skipped",
+            outcome.analyzed,
+            len(outcome.changes),
+            len(outcome.resolved),
+            outcome.redelivered,
+        )
+
+
+@bp.function_name("alert_maintenance")
+@bp.timer_trigger(arg_name="timer", schedule="0 * * * * *", run_on_startup=False)
+@bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
+async def alert_maintenance(timer: func.TimerRequest, signalr: func.Out[str]) -> None:
+    outcome = await analysis.maintain(get_settings())
+    signalr.set(analysis.encode(outcome.signalr_messages()))
+    if outcome.changes or outcome.resolved:
+        log.info(
+            "alert maintenance: %d silent services alerted, %d alerts resolved",
+            len(outcome.changes),
+            len(outcome.resolved),
+        )
+
+
+@bp.function_name("alerts")
+@bp.route(route="alerts", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@json_errors
+async def list_alerts(req: func.HttpRequest) -> func.HttpResponse:
+    settings = get_settings()
+    caller = access.require(req.headers, [Role.READER], settings)
+    status, service, limit = analysis.list_params(req.params)
+    return reply(200, await analysis.list_alerts(settings, status, service, limit, caller.services))

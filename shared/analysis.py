@@ -1,0 +1,241 @@
+"""The analyzer step of the pipeline: a batch of events in, alerts stored, pushed and notified.
+
+Per partition, in one transaction: lock the partition's stored position, skip events at or
+before it (a redelivery), evaluate the rules over the rest, add the hits to their alerts, move
+the services' last-heard times and the position forward. One query per batch and table, never
+one per event. Also the minute's alert maintenance (quiet alerts resolved, silent services
+alerted) and the alert listing the HTTP API serves."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from shared import alerts, analysis_state, db, notify, rules
+from shared.analyzer import Analyzer
+from shared.errors import BadRequest
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SIGNALR_GROUPS = ("readers", "admins")
+MAX_LIST_LIMIT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One Event Hub event as the analyzer needs it."""
+
+    body: bytes
+    partition: str
+    sequence_number: int | None = None
+    enqueued_at: datetime | None = None
+
+
+@dataclass
+class Outcome:
+    """What one call found: alerts opened, updated or resolved, and what was skipped."""
+
+    analyzed: int = 0
+    redelivered: int = 0
+    undecodable: int = 0
+    changes: list[alerts.Change] = field(default_factory=list)
+    resolved: list[dict[str, Any]] = field(default_factory=list)
+
+    def notices(self) -> list[notify.Notice]:
+        found = [
+            notify.Notice("opened" if c.opened else "updated", c.alert)
+            for c in self.changes
+            if c.notify
+        ]
+        found += [notify.Notice("resolved", a) for a in self.resolved]
+        return found
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Every alert whose state changed, latest state last."""
+        return [c.alert for c in self.changes] + self.resolved
+
+    def signalr_messages(self) -> list[dict[str, Any]]:
+        """SignalR output items: target `alert`, one alert each, to readers and admins (an
+        alert holds no field a reader may not see)."""
+        return [
+            {"target": "alert", "arguments": [alert], "groupName": group}
+            for alert in self.alerts()
+            for group in SIGNALR_GROUPS
+        ]
+
+
+def encode(messages: Sequence[dict[str, Any]]) -> str:
+    return orjson.dumps(list(messages), option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+_analyzer: tuple[Settings, Analyzer] | None = None
+
+
+def analyzer(settings: Settings) -> Analyzer:
+    """The process's analyzer for these settings; its rules are loaded and checked on first use
+    (a RuleError names the rule at fault)."""
+    global _analyzer
+    if _analyzer is None or _analyzer[0] is not settings:
+        _analyzer = (settings, Analyzer(rules.load(settings)))
+    return _analyzer[1]
+
+
+def _is_new(delivery: Delivery, position: analysis_state.Position | None) -> bool:
+    if position is None or delivery.sequence_number is None:
+        return True
+    if delivery.sequence_number > position.sequence_number:
+        return True
+    # A lower sequence number enqueued later than the stored position: the hub was recreated.
+    return bool(
+        position.enqueued_at
+        and delivery.enqueued_at
+        and delivery.enqueued_at > position.enqueued_at
+    )
+
+
+def _decode(deliveries: Sequence[Delivery]) -> tuple[list[dict[str, Any]], int]:
+    records: list[dict[str, Any]] = []
+    bad = 0
+    for d in deliveries:
+        try:
+            record = orjson.loads(d.body)
+        except orjson.JSONDecodeError:
+            bad += 1
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+        else:
+            bad += 1
+    return records, bad
+
+
+def _partitions(deliveries: Sequence[Delivery]) -> dict[str, list[Delivery]]:
+    groups: dict[str, list[Delivery]] = {}
+    for d in deliveries:
+        groups.setdefault(d.partition, []).append(d)
+    return groups
+
+
+async def analyze(deliveries: Sequence[Delivery], settings: Settings) -> Outcome:
+    """Analyze a batch; alerts are stored before this returns, notifications are queued.
+    Raises (so the batch is retried unchanged) when PostgreSQL fails."""
+    engine = analyzer(settings)
+    outcome = Outcome()
+    if not deliveries:
+        return outcome
+    pool = await db.pool(settings)
+    interval = timedelta(seconds=settings.notify_min_interval_seconds)
+    silence_rules = [r.name for r in engine.ruleset.silence]
+    for partition, items in _partitions(deliveries).items():
+        key = f"{settings.eventhub_name}/{partition}"
+        async with pool.acquire() as conn, conn.transaction():
+            position = await analysis_state.lock_position(conn, key)
+            fresh = [d for d in items if _is_new(d, position)]
+            outcome.redelivered += len(items) - len(fresh)
+            if not fresh:
+                continue
+            records, bad = _decode(fresh)
+            outcome.undecodable += bad
+            scan = engine.scan(key, records)
+            now = datetime.now(UTC)
+            outcome.changes += await alerts.record(conn, scan.hits(), now, interval)
+            heard = scan.heard()
+            if silence_rules and heard:
+                for rule in silence_rules:
+                    outcome.resolved += await alerts.resolve(conn, rule, list(heard), now)
+            await analysis_state.record_heard(conn, heard)
+            last = fresh[-1]
+            if last.sequence_number is not None:
+                await analysis_state.save_position(
+                    conn,
+                    key,
+                    analysis_state.Position(last.sequence_number, last.enqueued_at),
+                )
+        engine.commit(scan)
+        outcome.analyzed += scan.records
+    notify.notifier(settings).submit(outcome.notices())
+    return outcome
+
+
+async def maintain(settings: Settings, now: datetime | None = None) -> Outcome:
+    """The minute's upkeep: resolve alerts quiet for their rule's quiet period, and alert on
+    services silent for their silence rule's minutes (once per silence: the alert resolves
+    when the service speaks again, or after its quiet period)."""
+    engine = analyzer(settings)
+    now = now or datetime.now(UTC)
+    outcome = Outcome()
+    pool = await db.pool(settings)
+    interval = timedelta(seconds=settings.notify_min_interval_seconds)
+    async with pool.acquire() as conn, conn.transaction():
+        outcome.resolved += await alerts.resolve_quiet(conn, now)
+        for rule in engine.ruleset.silence:
+            silent = await analysis_state.silent_since(
+                conn, now - timedelta(minutes=rule.minutes), now - rule.quiet_period
+            )
+            alerted = await alerts.active_rule_services(conn, rule.name)
+            hits = [
+                alerts.Hit(
+                    rule=rule.name,
+                    service=service,
+                    severity=rule.severity,
+                    description=f"{rule.description} (nothing for {rule.minutes} min)",
+                    action=rule.action,
+                    count=1,
+                    first_seen=last_seen,
+                    last_seen=now,
+                    sample_ids=(),
+                    quiet_period=rule.quiet_period,
+                )
+                for service, last_seen in sorted(silent.items())
+                if service not in alerted and rule.applies_to(service)
+            ]
+            outcome.changes += await alerts.record(conn, hits, now, interval)
+    notify.notifier(settings).submit(outcome.notices())
+    return outcome
+
+
+def list_params(params: Any) -> tuple[alerts.Status, str | None, int]:
+    """(status, service, limit) from a query string; BadRequest on a bad value."""
+    status = (params.get("status") or "active").strip().lower()
+    if status not in alerts.STATUSES:
+        raise BadRequest("status must be active or resolved", {"status": status})
+    service = params.get("service") or None
+    raw_limit = params.get("limit") or "100"
+    try:
+        limit = int(raw_limit)
+    except ValueError:
+        raise BadRequest("limit must be an integer", {"limit": raw_limit}) from None
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise BadRequest(f"limit must be between 1 and {MAX_LIST_LIMIT}", {"limit": limit})
+    return status, service, limit  # type: ignore[return-value]
+
+
+async def list_alerts(
+    settings: Settings,
+    status: alerts.Status,
+    service: str | None,
+    limit: int,
+    services: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
+    """The alerts of one status a caller may see (`services`: the services its key may read)."""
+    pool = await db.pool(settings)
+    async with pool.acquire() as conn:
+        items = await alerts.listing(conn, status, service, limit)
+    if services is not None:
+        items = [a for a in items if a["service"] in services]
+    return {"status": status, "items": items}
+
+
+async def drain_notifications(settings: Settings, timeout: float = 30.0) -> None:
+    """Wait for queued notifications (shutdown, tests)."""
+    with_timeout = notify.notifier(settings).drain(timeout)
+    try:
+        await with_timeout
+    except TimeoutError:
+        log.warning("notifications still pending after %.0f s", timeout)
