@@ -201,7 +201,7 @@ def hour_prefixes(event_hub: str, start: datetime, end: datetime) -> Iterator[st
         moment = moment.fromtimestamp(moment.timestamp() + 3600, UTC)
 
 
-def _timestamp_key(value: object) -> tuple[float, str]:
+def timestamp_key(value: object) -> tuple[float, str]:
     text = str(value)
     try:
         moment = datetime.fromisoformat(text)
@@ -237,7 +237,7 @@ def encode(bodies: Sequence[bytes], level: int = 6) -> Encoded:
             continue
         lines.append(line)
         if stamp is not None:
-            key = _timestamp_key(stamp)
+            key = timestamp_key(stamp)
             if first is None or key < first:
                 first = key
             if last is None or key > last:
