@@ -2,9 +2,18 @@
 
 import azure.functions as func
 
-from functions import analyze, archive, dashboard, health, ingest, store, stream
+from functions import analyze, archive, dashboard, health, ingest, query, store, stream
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in (analyze.bp, ingest.bp, store.bp, archive.bp, health.bp, dashboard.bp, stream.bp):
+for blueprint in (
+    analyze.bp,
+    ingest.bp,
+    store.bp,
+    archive.bp,
+    health.bp,
+    dashboard.bp,
+    stream.bp,
+    query.bp,
+):
     app.register_functions(blueprint)

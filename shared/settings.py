@@ -117,6 +117,12 @@ class Settings:
     api_keys: tuple[dict[str, Any], ...] = ()
     cors_allowed_origins: tuple[str, ...] = ()
 
+    # Read API: cursor signing key (Key Vault in Azure), query time limit, export chunk size
+    cursor_secret: str = "dev-cursor-secret-change-me"
+    search_timeout_seconds: float = 10.0
+    export_chunk_rows: int = 2000
+    export_max_bytes: int = 64 * 1024 * 1024
+
     # Event Hubs
     eventhub_connection: Connection = field(
         default_factory=lambda: Connection(name="EventHubConnection")
@@ -205,6 +211,12 @@ class Settings:
             api_keys=tuple(keys),
             cors_allowed_origins=_list(env, "CORS_ALLOWED_ORIGINS"),
             eventhub_connection=Connection.from_env(env, "EventHubConnection"),
+            cursor_secret=_str(env, "CURSOR_SECRET", cls.cursor_secret),
+            search_timeout_seconds=_float(
+                env, "SEARCH_TIMEOUT_SECONDS", cls.search_timeout_seconds
+            ),
+            export_chunk_rows=_int(env, "EXPORT_CHUNK_ROWS", cls.export_chunk_rows),
+            export_max_bytes=_int(env, "EXPORT_MAX_BYTES", cls.export_max_bytes),
             eventhub_name=_str(env, "EVENTHUB_NAME", cls.eventhub_name),
             store_consumer_group=_str(env, "STORE_CONSUMER_GROUP", cls.store_consumer_group),
             archive_consumer_group=_str(env, "ARCHIVE_CONSUMER_GROUP", cls.archive_consumer_group),

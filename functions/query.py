@@ -1,0 +1,86 @@
+"""The read API: search, one record, statistics, export, the OpenAPI document and CORS
+preflight answers."""
+
+from urllib.parse import parse_qsl, urlsplit
+
+import azure.functions as func
+
+from functions.http import json_errors, reply
+from shared import access, openapi, params, search, stats
+from shared.access import Role
+from shared.settings import get_settings
+
+bp = func.Blueprint()
+
+EXPORT_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
+
+
+def query_pairs(req: func.HttpRequest) -> list[tuple[str, str]]:
+    """Every (name, value) of the query string, repeats kept (the URL when it carries the query,
+    else the host's parsed params, which may have joined repeats with commas)."""
+    query = urlsplit(req.url).query
+    if query:
+        return parse_qsl(query, keep_blank_values=True)
+    return list(req.params.items())
+
+
+@bp.function_name("search_logs")
+@bp.route(route="logs/search", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@json_errors
+async def search_logs(req: func.HttpRequest) -> func.HttpResponse:
+    settings = get_settings()
+    caller = access.require(req.headers, [Role.READER], settings)
+    query = params.parse_search(query_pairs(req), settings.cursor_secret)
+    return reply(200, await search.search(settings, query, caller))
+
+
+@bp.function_name("log_stats")
+@bp.route(route="logs/stats", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@json_errors
+async def log_stats(req: func.HttpRequest) -> func.HttpResponse:
+    settings = get_settings()
+    caller = access.require(req.headers, [Role.READER], settings)
+    query = params.parse_stats(query_pairs(req))
+    return reply(200, await stats.stats(settings, query, caller))
+
+
+@bp.function_name("export_logs")
+@bp.route(route="logs/export", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@json_errors
+async def export_logs(req: func.HttpRequest) -> func.HttpResponse:
+    settings = get_settings()
+    caller = access.require(req.headers, [Role.READER], settings)
+    query = params.parse_export(query_pairs(req), settings.cursor_secret)
+    body, next_cursor = await search.export_body(settings, query, caller)
+    headers = {"Content-Disposition": f'attachment; filename="logs.{query.format}"'}
+    if next_cursor:
+        headers["X-Next-Cursor"] = next_cursor
+    return func.HttpResponse(
+        body=body, status_code=200, headers=headers, mimetype=EXPORT_TYPES[query.format]
+    )
+
+
+@bp.function_name("get_log")
+@bp.route(route="logs/{id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@json_errors
+async def get_log(req: func.HttpRequest) -> func.HttpResponse:
+    settings = get_settings()
+    caller = access.require(req.headers, [Role.READER], settings)
+    params.parse_nothing(query_pairs(req))
+    record_id = params.record_id(req.route_params.get("id", ""))
+    return reply(200, await search.by_id(settings, record_id, caller))
+
+
+@bp.function_name("openapi_document")
+@bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@json_errors
+async def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
+    params.parse_nothing(query_pairs(req))
+    return reply(200, openapi.document(get_settings().public_base_url))
+
+
+@bp.function_name("cors_preflight")
+@bp.route(route="{*path}", methods=["OPTIONS"], auth_level=func.AuthLevel.ANONYMOUS)
+@json_errors
+async def cors_preflight(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(status_code=204)

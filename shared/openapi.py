@@ -1,0 +1,425 @@
+"""The whole HTTP API as an OpenAPI 3.1 document, served at `GET /api/openapi.json`.
+
+A test checks that every route registered in `function_app.py` appears here, and a schema-driven
+fuzz run checks that the read API answers every generated request without a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import levels, params
+
+LEVEL_NAMES = list(levels.LEVELS)
+ERROR = {"$ref": "#/components/schemas/Error"}
+SECURED = [{"apiKey": []}, {"bearer": []}]
+TIME_DESCRIPTION = "ISO 8601 (UTC when no offset is given), `now`, or relative like 15m, 24h, 7d"
+
+
+def _query(
+    name: str, schema: dict[str, Any], description: str, *, repeat: bool = False
+) -> dict[str, Any]:
+    if repeat:
+        schema = {"type": "array", "items": schema, "maxItems": params.MAX_VALUES}
+    parameter: dict[str, Any] = {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
+    if repeat:
+        parameter.update(style="form", explode=True)
+    return parameter
+
+
+def _text(max_length: int = params.MAX_TEXT_CHARS) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": max_length}
+
+
+def _filter_parameters() -> list[dict[str, Any]]:
+    level = {"type": "string", "enum": LEVEL_NAMES}
+    return [
+        _query(
+            "q",
+            _text(params.MAX_QUERY_CHARS),
+            'Full text on the message (words, "exact phrase", -excluded, or)',
+        ),
+        _query("level", level, "Only these levels (repeatable or comma-separated)", repeat=True),
+        _query(
+            "min_level",
+            {"oneOf": [level, {"type": "integer", "minimum": 0, "maximum": 100}]},
+            "This level and above (a name or its number)",
+        ),
+        _query("service", _text(), "Only these services (repeatable or comma-separated)", True),
+        *(_query(name, _text(), f"Exact {name}") for name in params.TEXT_FILTERS),
+        _query(
+            "start", {"type": "string", "minLength": 1}, f"From (inclusive): {TIME_DESCRIPTION}"
+        ),
+        _query("end", {"type": "string", "minLength": 1}, f"Until (exclusive): {TIME_DESCRIPTION}"),
+    ]
+
+
+def _cursor_parameter() -> dict[str, Any]:
+    return _query(
+        "cursor",
+        {"type": "string", "minLength": 1, "maxLength": 1024},
+        "Opaque cursor from a previous page (next_cursor, or X-Next-Cursor of an export)",
+    )
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    text = {
+        400: "Invalid parameter (detail.parameter names it)",
+        401: "Missing or unknown key",
+        403: "The key's role may not do this",
+        404: "Not found (or not readable with this key)",
+        413: "Request too large",
+        415: "Unsupported content type",
+        503: "A dependency is unavailable; retry after Retry-After seconds",
+    }
+    return {str(s): _json(ERROR, text[s]) for s in statuses}
+
+
+def _record_schema() -> dict[str, Any]:
+    nullable = {"type": ["string", "null"]}
+    props: dict[str, Any] = {
+        "id": {"type": "string"},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "received_at": {"type": "string", "format": "date-time"},
+        "level": {"type": "string", "enum": LEVEL_NAMES},
+        "level_no": {"type": "integer"},
+        "service": {"type": "string"},
+        "message": {"type": "string"},
+        "extra_data": {"type": ["object", "null"]},
+    }
+    for name in (
+        "logger_name",
+        "request_id",
+        "user_id",
+        "session_id",
+        "event_type",
+        "exception_type",
+        "exception_message",
+        "stack_trace",
+        "ip_address",
+        "user_agent",
+    ):
+        props[name] = nullable
+    return {
+        "type": "object",
+        "description": "A stored record. Reader keys never see exception_message, stack_trace, "
+        "ip_address or user_agent.",
+        "required": ["id", "timestamp", "level", "service", "message"],
+        "properties": props,
+    }
+
+
+def _components() -> dict[str, Any]:
+    return {
+        "securitySchemes": {
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+            "bearer": {"type": "http", "scheme": "bearer"},
+        },
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "string"}, "detail": {}},
+            },
+            "Record": _record_schema(),
+            "Page": {
+                "type": "object",
+                "required": ["items", "next_cursor"],
+                "properties": {
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Record"}},
+                    "next_cursor": {"type": ["string", "null"]},
+                },
+            },
+            "Stats": {
+                "type": "object",
+                "required": ["range", "total", "by_level", "by_service", "error_trend"],
+                "properties": {
+                    "range": {"type": "string", "enum": list(params.STATS_RANGES)},
+                    "start": {"type": "string", "format": "date-time"},
+                    "end": {"type": "string", "format": "date-time"},
+                    "total": {"type": "integer"},
+                    "by_level": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "by_service": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "error_trend": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "hour": {"type": "string", "format": "date-time"},
+                                "errors": {"type": "integer"},
+                            },
+                        },
+                    },
+                    "alerts_by_severity": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                    },
+                },
+            },
+            "IngestResult": {
+                "type": "object",
+                "properties": {
+                    "accepted": {"type": "integer"},
+                    "ids": {"type": "array", "items": {"type": "string"}},
+                    "rejected": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "index": {"type": "integer"},
+                                "error": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
+def _read_paths() -> dict[str, Any]:
+    record_ref = {"$ref": "#/components/schemas/Record"}
+    return {
+        "/logs/search": {
+            "get": {
+                "operationId": "search_logs",
+                "summary": "Search records, newest first, keyset-paginated",
+                "security": SECURED,
+                "parameters": [
+                    *_filter_parameters(),
+                    _query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT},
+                        f"Page size (default {params.DEFAULT_LIMIT})",
+                    ),
+                    _cursor_parameter(),
+                ],
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/Page"}, "One page"),
+                    **_errors(400, 401, 403, 503),
+                },
+            }
+        },
+        "/logs/stats": {
+            "get": {
+                "operationId": "log_stats",
+                "summary": "Totals by level and service, error trend by hour, active alerts",
+                "security": SECURED,
+                "parameters": [
+                    _query(
+                        "range",
+                        {"type": "string", "enum": list(params.STATS_RANGES)},
+                        "Window ending now (default 24h)",
+                    )
+                ],
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/Stats"}, "Statistics"),
+                    **_errors(400, 401, 403, 503),
+                },
+            }
+        },
+        "/logs/export": {
+            "get": {
+                "operationId": "export_logs",
+                "summary": "Every matching record, newest first, as NDJSON or CSV",
+                "description": "No page-size cap. A body ends at EXPORT_MAX_BYTES at a row "
+                "boundary; then X-Next-Cursor continues it.",
+                "security": SECURED,
+                "parameters": [
+                    *_filter_parameters(),
+                    _query(
+                        "format",
+                        {"type": "string", "enum": list(params.EXPORT_FORMATS)},
+                        "ndjson (default) or csv",
+                    ),
+                    _query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": params.MAX_EXPORT_LIMIT},
+                        "At most this many records",
+                    ),
+                    _cursor_parameter(),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The records",
+                        "headers": {
+                            "X-Next-Cursor": {
+                                "description": "Present when the export continues",
+                                "schema": {"type": "string"},
+                            }
+                        },
+                        "content": {
+                            "application/x-ndjson": {"schema": {"type": "string"}},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(400, 401, 403, 503),
+                },
+            }
+        },
+        "/logs/{id}": {
+            "get": {
+                "operationId": "get_log",
+                "summary": "One record by id",
+                "security": SECURED,
+                "parameters": [
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "schema": _text(),
+                    }
+                ],
+                "responses": {
+                    "200": _json(record_ref, "The record"),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+    }
+
+
+def _other_paths() -> dict[str, Any]:
+    ndjson_or_json = {
+        "application/json": {"schema": {"oneOf": [{"type": "object"}, {"type": "array"}]}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+    }
+    any_json = {"type": "object"}
+    return {
+        "/logs": {
+            "post": {
+                "operationId": "ingest",
+                "summary": "Ship records: one JSON object, a JSON array or NDJSON (gzip allowed)",
+                "security": SECURED,
+                "requestBody": {"required": True, "content": ndjson_or_json},
+                "responses": {
+                    "202": _json({"$ref": "#/components/schemas/IngestResult"}, "Accepted"),
+                    **_errors(400, 401, 403, 413, 415, 503),
+                },
+            }
+        },
+        "/v1/logs": {
+            "post": {
+                "operationId": "ingest_otlp",
+                "summary": "OTLP/HTTP logs (JSON encoding)",
+                "security": SECURED,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": any_json}},
+                },
+                "responses": {
+                    "200": _json(any_json, "Export result"),
+                    **_errors(400, 401, 403, 413, 415, 503),
+                },
+            }
+        },
+        "/alerts": {
+            "get": {
+                "operationId": "list_alerts",
+                "summary": "Active alerts (or status=resolved)",
+                "security": SECURED,
+                "parameters": [
+                    _query(
+                        "status",
+                        {"type": "string", "enum": ["active", "resolved"]},
+                        "Which alerts (default active)",
+                    )
+                ],
+                "responses": {"200": _json(any_json, "Alerts"), **_errors(400, 401, 403, 503)},
+            }
+        },
+        "/reports": {
+            "get": {
+                "operationId": "list_reports",
+                "summary": "Hourly reports",
+                "security": SECURED,
+                "responses": {"200": _json(any_json, "Reports"), **_errors(400, 401, 403, 503)},
+            }
+        },
+        "/reports/latest": {
+            "get": {
+                "operationId": "latest_report",
+                "summary": "The latest hourly report",
+                "security": SECURED,
+                "responses": {
+                    "200": _json(any_json, "Report"),
+                    **_errors(401, 403, 404, 503),
+                },
+            }
+        },
+        "/negotiate": {
+            "post": {
+                "operationId": "negotiate",
+                "summary": "SignalR connection info (hub logs) for the caller's role group",
+                "security": SECURED,
+                "responses": {"200": _json(any_json, "Connection info"), **_errors(401, 403)},
+            }
+        },
+        "/dashboard": {
+            "get": {
+                "operationId": "dashboard",
+                "summary": "The web dashboard",
+                "security": [],
+                "responses": {"200": {"description": "HTML page"}},
+            }
+        },
+        "/dashboard/{path}": {
+            "get": {
+                "operationId": "dashboard_asset",
+                "summary": "The dashboard's static assets",
+                "security": [],
+                "parameters": [
+                    {"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {"200": {"description": "Asset"}, "404": {"description": "None"}},
+            }
+        },
+        "/health": {
+            "get": {
+                "operationId": "health",
+                "summary": "Readiness of each dependency (no secrets)",
+                "security": [],
+                "responses": {
+                    "200": _json(any_json, "Ready"),
+                    "503": _json(any_json, "Not ready"),
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi_document",
+                "summary": "This document",
+                "security": [],
+                "responses": {"200": _json(any_json, "OpenAPI 3.1"), **_errors(400)},
+            }
+        },
+    }
+
+
+def document(base_url: str = "") -> dict[str, Any]:
+    """The OpenAPI document; `base_url` (PUBLIC_BASE_URL) names the server when set."""
+    server = f"{base_url.rstrip('/')}/api" if base_url else "/api"
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Trading bot log pipeline",
+            "version": "1.0.0",
+            "description": "Ingest, search, statistics and export of trading-bot logs. Keys "
+            "travel as `Authorization: Bearer KEY` or `X-Api-Key: KEY`. Every error is JSON "
+            '`{"error": ..., "detail": ...}`. CORS preflight (OPTIONS) is answered on every '
+            "path for the origins in CORS_ALLOWED_ORIGINS.",
+        },
+        "servers": [{"url": server}],
+        "security": SECURED,
+        "paths": {**_read_paths(), **_other_paths()},
+        "components": _components(),
+    }

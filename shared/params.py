@@ -1,0 +1,234 @@
+"""Strict query-parameter validation for the read API.
+
+Every endpoint names the parameters it accepts; anything else is refused with 400, and every
+error names the offending parameter in `detail.parameter`. Values arrive as (name, value)
+pairs so repeated parameters (`service=a&service=b`) are seen as such."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from shared import cursor, levels, timeparse
+from shared.errors import BadRequest
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+MAX_EXPORT_LIMIT = 10_000_000
+MAX_TEXT_CHARS = 256
+MAX_QUERY_CHARS = 1000
+MAX_VALUES = 50
+STATS_RANGES: dict[str, timedelta] = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+EXPORT_FORMATS = ("ndjson", "csv")
+
+TEXT_FILTERS = ("logger_name", "event_type", "request_id", "user_id", "session_id")
+FILTER_PARAMETERS = ("q", "level", "min_level", "service", *TEXT_FILTERS, "start", "end")
+SEARCH_PARAMETERS = (*FILTER_PARAMETERS, "limit", "cursor")
+EXPORT_PARAMETERS = (*FILTER_PARAMETERS, "limit", "cursor", "format")
+STATS_PARAMETERS = ("range",)
+REPEATABLE = frozenset({"service", "level"})
+
+_PHRASE = re.compile(r'"([^"]+)"')
+
+Pairs = Iterable[tuple[str, str]]
+
+
+def _bad(parameter: str, message: str) -> BadRequest:
+    return BadRequest(f"parameter {parameter}: {message}", detail={"parameter": parameter})
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a search or export selects. Empty tuples and None mean no restriction."""
+
+    q: str | None = None
+    phrases: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    min_level_no: int | None = None
+    services: tuple[str, ...] = ()
+    text: dict[str, str] = field(default_factory=dict)
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    filters: Filters
+    limit: int = DEFAULT_LIMIT
+    after: cursor.Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportQuery:
+    filters: Filters
+    format: str = "ndjson"
+    limit: int | None = None
+    after: cursor.Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatsQuery:
+    range: str = "24h"
+
+    @property
+    def span(self) -> timedelta:
+        return STATS_RANGES[self.range]
+
+
+def _collect(pairs: Pairs, allowed: Sequence[str]) -> dict[str, list[str]]:
+    """Group values by name, refusing unknown, repeated (where not repeatable), empty and
+    unstorable values."""
+    values: dict[str, list[str]] = {}
+    for name, value in pairs:
+        if name not in allowed:
+            shown = name if len(name) <= 64 else name[:64] + "..."
+            raise BadRequest(
+                f"unknown parameter {shown!r}; this endpoint accepts: {', '.join(allowed)}",
+                detail={"parameter": shown, "allowed": list(allowed)},
+            )
+        if "\x00" in value:
+            raise _bad(name, "must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _bad(name, "must be valid UTF-8") from None
+        value = value.strip()
+        if not value:
+            raise _bad(name, "must not be empty")
+        bucket = values.setdefault(name, [])
+        if name in REPEATABLE:
+            bucket.extend(v.strip() for v in value.split(",") if v.strip())
+            if len(bucket) > MAX_VALUES:
+                raise _bad(name, f"at most {MAX_VALUES} values")
+        elif bucket:
+            raise _bad(name, "given more than once")
+        else:
+            bucket.append(value)
+    return values
+
+
+def _one(values: dict[str, list[str]], name: str) -> str | None:
+    found = values.get(name)
+    return found[0] if found else None
+
+
+def _text(name: str, value: str, limit: int = MAX_TEXT_CHARS) -> str:
+    if len(value) > limit:
+        raise _bad(name, f"at most {limit} characters")
+    return value
+
+
+def _int(name: str, raw: str, low: int, high: int) -> int:
+    if not re.fullmatch(r"[+-]?\d{1,12}", raw):
+        raise _bad(name, f"must be an integer from {low} to {high}")
+    number = int(raw)
+    if not low <= number <= high:
+        raise _bad(name, f"must be an integer from {low} to {high}")
+    return number
+
+
+def _level(name: str, raw: str) -> str:
+    level = levels.canonical(raw)
+    if level is None:
+        raise _bad(name, f"unknown level {raw[:40]!r}; known: {', '.join(levels.LEVELS)}")
+    return level
+
+
+def _min_level_no(raw: str) -> int:
+    if re.fullmatch(r"\d{1,3}", raw):
+        return _int("min_level", raw, 0, 100)
+    return levels.number(_level("min_level", raw))
+
+
+def _instant(name: str, raw: str, now: datetime | None) -> datetime:
+    try:
+        return timeparse.parse_instant(raw, now)
+    except ValueError as exc:
+        raise _bad(name, str(exc)) from None
+
+
+def _filters(values: dict[str, list[str]], now: datetime | None) -> Filters:
+    q = _one(values, "q")
+    if q is not None:
+        _text("q", q, MAX_QUERY_CHARS)
+    phrases = tuple(p.strip() for p in _PHRASE.findall(q or "") if p.strip())
+    start_raw, end_raw = _one(values, "start"), _one(values, "end")
+    start = _instant("start", start_raw, now) if start_raw else None
+    end = _instant("end", end_raw, now) if end_raw else None
+    if start and end and start >= end:
+        raise _bad("start", "must be before end")
+    min_level = _one(values, "min_level")
+    return Filters(
+        q=q,
+        phrases=phrases,
+        levels=tuple(dict.fromkeys(_level("level", v) for v in values.get("level", []))),
+        min_level_no=_min_level_no(min_level) if min_level else None,
+        services=tuple(dict.fromkeys(_text("service", v) for v in values.get("service", []))),
+        text={n: _text(n, v) for n in TEXT_FILTERS if (v := _one(values, n)) is not None},
+        start=start,
+        end=end,
+    )
+
+
+def _after(values: dict[str, list[str]], cursor_secret: str) -> cursor.Position | None:
+    token = _one(values, "cursor")
+    if token is None:
+        return None
+    try:
+        return cursor.decode(token, cursor_secret)
+    except cursor.InvalidCursor as exc:
+        raise _bad("cursor", str(exc)) from None
+
+
+def parse_search(pairs: Pairs, cursor_secret: str, now: datetime | None = None) -> SearchQuery:
+    values = _collect(pairs, SEARCH_PARAMETERS)
+    limit = _one(values, "limit")
+    return SearchQuery(
+        filters=_filters(values, now),
+        limit=_int("limit", limit, 1, MAX_LIMIT) if limit else DEFAULT_LIMIT,
+        after=_after(values, cursor_secret),
+    )
+
+
+def parse_export(pairs: Pairs, cursor_secret: str, now: datetime | None = None) -> ExportQuery:
+    values = _collect(pairs, EXPORT_PARAMETERS)
+    fmt = (_one(values, "format") or "ndjson").lower()
+    if fmt not in EXPORT_FORMATS:
+        raise _bad("format", f"must be one of {', '.join(EXPORT_FORMATS)}")
+    limit = _one(values, "limit")
+    return ExportQuery(
+        filters=_filters(values, now),
+        format=fmt,
+        limit=_int("limit", limit, 1, MAX_EXPORT_LIMIT) if limit else None,
+        after=_after(values, cursor_secret),
+    )
+
+
+def parse_stats(pairs: Pairs) -> StatsQuery:
+    values = _collect(pairs, STATS_PARAMETERS)
+    chosen = _one(values, "range") or "24h"
+    if chosen not in STATS_RANGES:
+        raise _bad("range", f"must be one of {', '.join(STATS_RANGES)}")
+    return StatsQuery(range=chosen)
+
+
+def parse_nothing(pairs: Pairs) -> None:
+    """For endpoints that take no query parameters: refuse any."""
+    _collect(pairs, ())
+
+
+def record_id(raw: str) -> str:
+    """A record id from the path: 1 to 256 characters, no NUL."""
+    if not raw or len(raw) > MAX_TEXT_CHARS or "\x00" in raw:
+        raise _bad("id", f"must be 1 to {MAX_TEXT_CHARS} characters")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _bad("id", "must be valid UTF-8") from None
+    return raw

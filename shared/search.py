@@ -1,0 +1,399 @@
+"""Every read of `system_logs`: search (keyset pages, newest first), one record by id, and
+the streamed export. SQL is assembled only from the constant fragments below; every value
+travels as a bind parameter.
+
+Access control is enforced here, in SQL: a caller limited to some services never gets a row
+of another service, and a reader's query never even selects the hidden fields."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import orjson
+
+from shared import cursor, db, levels, params
+from shared.access import READER_HIDDEN_FIELDS, Caller, Role
+from shared.errors import NotFound, Unavailable
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CONNECTION_ERRORS = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
+COLUMNS = (
+    "id",
+    "timestamp",
+    "received_at",
+    "level",
+    "level_no",
+    "service",
+    "logger_name",
+    "message",
+    "request_id",
+    "user_id",
+    "session_id",
+    "event_type",
+    "extra_data",
+    "exception_type",
+    "exception_message",
+    "stack_trace",
+    "ip_address",
+    "user_agent",
+)
+READER_COLUMNS = tuple(c for c in COLUMNS if c not in READER_HIDDEN_FIELDS)
+_SELECT_ADMIN = ", ".join(f'"{c}"' for c in COLUMNS)
+_SELECT_READER = ", ".join(f'"{c}"' for c in READER_COLUMNS)
+
+RARE_LEVEL_NO = 30
+"""The partial index `system_logs_warning_timestamp` covers level_no >= 30; filters at or above
+it repeat that bound as a constant so that generic plans can use the index too."""
+
+SLICE_FIRST = timedelta(hours=1)
+SLICE_GROWTH = 4
+SLICE_OPEN_AFTER = timedelta(days=400)
+
+_TEXT_COLUMN = {
+    "logger_name": "logger_name = {0}",
+    "event_type": "event_type = {0}",
+    "request_id": "request_id = {0}",
+    "user_id": "user_id = {0}",
+    "session_id": "session_id = {0}",
+}
+_ONE_SERVICE = "service = {0}"
+_SERVICES = "service = ANY({0}::text[])"
+_ONE_LEVEL = "level_no = {0}::smallint"
+_LEVELS = "level_no = ANY({0}::smallint[])"
+_MIN_LEVEL = "level_no >= {0}::smallint"
+_RARE_LEVELS = f"level_no >= {RARE_LEVEL_NO}"
+_START = '"timestamp" >= {0}'
+_END = '"timestamp" < {0}'
+_FULL_TEXT = "to_tsvector('simple', message) @@ websearch_to_tsquery('simple', {0})"
+_PHRASE = "strpos(lower(message), lower({0})) > 0"
+_AFTER = '"timestamp" <= {0} AND ("timestamp", id) < ({0}, {1})'
+_BY_ID = "id = {0}"
+_NOTHING = "false"
+_ORDER = ' ORDER BY "timestamp" DESC, id DESC'
+_CUSTOM_PLANS = "SET plan_cache_mode = force_custom_plan"
+"""Plan each search with its values: a generic plan cannot prune partitions by a range known
+only at run time as well, nor judge how common a full-text word is (measured: 150 ms instead
+of 8 ms for a 7-day word search). The pool resets it when the connection returns."""
+
+
+@contextlib.asynccontextmanager
+async def reading(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection for reads; PostgreSQL being down becomes a 503, not a 500."""
+    try:
+        pool = await db.pool(settings)
+        async with pool.acquire() as conn:
+            await conn.execute(_CUSTOM_PLANS)
+            yield conn
+    except CONNECTION_ERRORS as exc:
+        log.warning("PostgreSQL unavailable for a read: %s", exc)
+        if not isinstance(exc, asyncpg.TooManyConnectionsError):
+            db.discard()
+        raise Unavailable("the log database is unavailable; retry shortly") from None
+
+
+class _Where:
+    """A conjunction of constant SQL fragments and the bind parameters they refer to."""
+
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.args: list[Any] = []
+
+    def add(self, fragment: str, *values: Any) -> None:
+        first = len(self.args) + 1
+        self.args.extend(values)
+        self.clauses.append(fragment.format(*(f"${first + i}" for i in range(len(values)))))
+
+    def sql(self) -> str:
+        return " WHERE " + " AND ".join(self.clauses) if self.clauses else ""
+
+
+def readable_services(requested: Sequence[str], caller: Caller) -> tuple[str, ...] | None:
+    """The services a query may touch: the requested ones the caller may read, or all the
+    caller may read; None means no restriction; an empty tuple means nothing."""
+    if caller.services is None:
+        return tuple(requested) or None
+    if not requested:
+        return caller.services
+    return tuple(s for s in requested if s in caller.services)
+
+
+def _restrict_services(where: _Where, services: tuple[str, ...] | None) -> None:
+    if services is None:
+        return
+    if not services:
+        where.add(_NOTHING)
+    elif len(services) == 1:
+        where.add(_ONE_SERVICE, services[0])
+    else:
+        where.add(_SERVICES, list(services))
+
+
+def _where(filters: params.Filters, caller: Caller) -> _Where:
+    where = _Where()
+    _restrict_services(where, readable_services(filters.services, caller))
+    if filters.levels:
+        numbers = sorted({levels.number(name) for name in filters.levels})
+        if len(numbers) == 1:
+            where.add(_ONE_LEVEL, numbers[0])
+        else:
+            where.add(_LEVELS, numbers)
+        if numbers[0] >= RARE_LEVEL_NO:
+            where.add(_RARE_LEVELS)
+    if filters.min_level_no is not None:
+        where.add(_MIN_LEVEL, filters.min_level_no)
+        if filters.min_level_no >= RARE_LEVEL_NO:
+            where.add(_RARE_LEVELS)
+    for name, value in filters.text.items():
+        where.add(_TEXT_COLUMN[name], value)
+    if filters.start is not None:
+        where.add(_START, filters.start)
+    if filters.end is not None:
+        where.add(_END, filters.end)
+    if filters.q is not None:
+        where.add(_FULL_TEXT, filters.q)
+        for phrase in filters.phrases:
+            where.add(_PHRASE, phrase)
+    return where
+
+
+def _select(caller: Caller) -> str:
+    columns = _SELECT_ADMIN if caller.role is Role.ADMIN else _SELECT_READER
+    return f"SELECT {columns} FROM system_logs"
+
+
+def _record(row: asyncpg.Record, caller: Caller) -> dict[str, Any]:
+    return caller.view(dict(row.items()))
+
+
+def _too_slow(timeout: float) -> Unavailable:
+    return Unavailable(
+        f"the search took longer than {timeout:g} s; narrow it with start/end, service or level",
+        retry_after=1,
+    )
+
+
+async def search(settings: Settings, query: params.SearchQuery, caller: Caller) -> dict[str, Any]:
+    """One page, newest first: `{"items": [...], "next_cursor": str | None}`."""
+    async with reading(settings) as conn:
+        return await search_on(
+            conn, query, caller, settings.cursor_secret, settings.search_timeout_seconds
+        )
+
+
+def time_slices(
+    start: datetime | None, upper: datetime | None, now: datetime
+) -> list[tuple[datetime | None, datetime | None]]:
+    """[lower, upper) windows walking back from `upper` (or now) over 1, 4, 16, 64... hours until
+    `start` (or, unbounded, past the longest retention, then one open-ended window). A search
+    that sorts its matches walks these newest first and stops once the page is full, so a
+    common word costs an hour of matches rather than the whole range."""
+    anchor = upper or now
+    slices: list[tuple[datetime | None, datetime | None]] = []
+    high: datetime | None = upper
+    width = SLICE_FIRST
+    while True:
+        low = anchor - width
+        if start is not None and low <= start:
+            slices.append((start, high))
+            return slices
+        if start is None and width > SLICE_OPEN_AFTER:
+            slices.append((None, high))
+            return slices
+        slices.append((low, high))
+        high = low
+        width *= SLICE_GROWTH
+
+
+def _page_sql(
+    filters: params.Filters,
+    caller: Caller,
+    after: cursor.Position | None,
+    window: tuple[datetime | None, datetime | None],
+) -> tuple[str, list[Any]]:
+    where = _where(filters, caller)
+    low, high = window
+    if low is not None and low != filters.start:
+        where.add(_START, low)
+    if high is not None and high != filters.end:
+        where.add(_END, high)
+    if after is not None:
+        where.add(_AFTER, after.timestamp, after.id)
+    sql = f"{_select(caller)}{where.sql()}{_ORDER} LIMIT ${len(where.args) + 1}"
+    return sql, where.args
+
+
+async def search_on(
+    conn: asyncpg.Connection,
+    query: params.SearchQuery,
+    caller: Caller,
+    cursor_secret: str,
+    timeout: float,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """`search` on a given connection. Full-text searches walk `time_slices` newest first;
+    the others are one query that the indexes answer in order."""
+    filters, after = query.filters, query.after
+    if filters.q is None:
+        windows: list[tuple[datetime | None, datetime | None]] = [(filters.start, filters.end)]
+    else:
+        upper = filters.end
+        if after is not None and (upper is None or after.timestamp < upper):
+            upper = after.timestamp + timedelta(microseconds=1)
+        windows = time_slices(filters.start, upper, now or datetime.now(UTC))
+    rows: list[asyncpg.Record] = []
+    try:
+        async with asyncio.timeout(timeout):
+            for window in windows:
+                sql, args = _page_sql(filters, caller, after, window)
+                rows.extend(await conn.fetch(sql, *args, query.limit + 1 - len(rows)))
+                if len(rows) > query.limit:
+                    break
+    except TimeoutError:
+        raise _too_slow(timeout) from None
+    items = [_record(r, caller) for r in rows[: query.limit]]
+    next_cursor = None
+    if len(rows) > query.limit:
+        last = rows[query.limit - 1]
+        next_cursor = cursor.encode(cursor.Position(last["timestamp"], last["id"]), cursor_secret)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+async def by_id(settings: Settings, record_id: str, caller: Caller) -> dict[str, Any]:
+    """One record (the newest if a client reused an id); NotFound when it does not exist or
+    belongs to a service the caller may not read."""
+    async with reading(settings) as conn:
+        return await by_id_on(conn, record_id, caller)
+
+
+async def by_id_on(conn: asyncpg.Connection, record_id: str, caller: Caller) -> dict[str, Any]:
+    where = _Where()
+    where.add(_BY_ID, record_id)
+    _restrict_services(where, readable_services((), caller))
+    row = await conn.fetchrow(f"{_select(caller)}{where.sql()}{_ORDER} LIMIT 1", *where.args)
+    if row is None:
+        raise NotFound(f"no record with id {record_id[:80]!r}")
+    return _record(row, caller)
+
+
+def export_sql(query: params.ExportQuery, caller: Caller) -> tuple[str, list[Any]]:
+    where = _where(query.filters, caller)
+    if query.after is not None:
+        where.add(_AFTER, query.after.timestamp, query.after.id)
+    sql = f"{_select(caller)}{where.sql()}{_ORDER}"
+    if query.limit is not None:
+        where.args.append(query.limit)
+        sql += f" LIMIT ${len(where.args)}"
+    return sql, where.args
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+class _CsvChunk:
+    """Formats rows as CSV into a reusable buffer."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = columns
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
+
+    def take(self) -> bytes:
+        data = self.buffer.getvalue().encode()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return data
+
+    def header(self) -> bytes:
+        self.writer.writerow(self.columns)
+        return self.take()
+
+    def rows(self, records: Sequence[dict[str, Any]]) -> bytes:
+        for record in records:
+            self.writer.writerow([_csv_value(record.get(c)) for c in self.columns])
+        return self.take()
+
+
+def _ndjson(records: Sequence[dict[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(r) + b"\n" for r in records)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportChunk:
+    """Encoded rows and the position of the last of them (None for the CSV header)."""
+
+    data: bytes
+    last: cursor.Position | None
+
+
+async def export_chunks(
+    settings: Settings, query: params.ExportQuery, caller: Caller
+) -> AsyncIterator[ExportChunk]:
+    """The export as a stream of chunks (NDJSON lines, or CSV after a header row), newest first,
+    `EXPORT_CHUNK_ROWS` rows at a time from a server-side cursor: memory stays bounded by one
+    chunk however many rows match. Holds one pooled connection while iterating."""
+    sql, args = export_sql(query, caller)
+    columns = COLUMNS if caller.role is Role.ADMIN else READER_COLUMNS
+    csv_chunk = _CsvChunk(columns) if query.format == "csv" else None
+    if csv_chunk is not None:
+        yield ExportChunk(csv_chunk.header(), None)
+    chunk_rows, timeout = settings.export_chunk_rows, settings.search_timeout_seconds
+    async with reading(settings) as conn, conn.transaction(readonly=True):
+        rows_cursor = await conn.cursor(sql, *args)
+        while True:
+            try:
+                rows = await rows_cursor.fetch(chunk_rows, timeout=timeout)
+            except TimeoutError:
+                raise _too_slow(timeout) from None
+            if not rows:
+                return
+            records = [_record(r, caller) for r in rows]
+            data = csv_chunk.rows(records) if csv_chunk is not None else _ndjson(records)
+            yield ExportChunk(data, cursor.Position(rows[-1]["timestamp"], rows[-1]["id"]))
+            if len(rows) < chunk_rows:
+                return
+
+
+async def export_body(
+    settings: Settings, query: params.ExportQuery, caller: Caller
+) -> tuple[bytes, str | None]:
+    """The export as one body for hosts that need a whole response (Azure Functions' classic
+    HTTP model), at most about `EXPORT_MAX_BYTES`: when more rows remain, the body ends at a row
+    boundary and the returned cursor continues it (`cursor=` on the next export call)."""
+    parts: list[bytes] = []
+    size = 0
+    more: str | None = None
+    last: cursor.Position | None = None
+    async with contextlib.aclosing(export_chunks(settings, query, caller)) as chunks:
+        async for chunk in chunks:
+            if size >= settings.export_max_bytes and chunk.last is not None and last is not None:
+                more = cursor.encode(last, settings.cursor_secret)
+                break
+            parts.append(chunk.data)
+            size += len(chunk.data)
+            last = chunk.last
+    return b"".join(parts), more
