@@ -75,14 +75,16 @@ def reason_of(exc: BaseException) -> str:
 
 
 def decode(bodies: Sequence[bytes]) -> tuple[list[Item], list[tuple[bytes, str]]]:
-    """(decoded items, undecodable bodies with their reasons)."""
+    """(decoded items, bodies that are no storable record with their reasons)."""
     from shared import records
 
     items: list[Item] = []
     undecodable: list[tuple[bytes, str]] = []
     for body in bodies:
         try:
-            items.append((body, records.decode_event(body)))
+            record = records.decode_event(body)
+            store.row(record)
+            items.append((body, record))
         except Exception as exc:
             undecodable.append((body, reason_of(exc)))
     return items, undecodable

@@ -45,14 +45,16 @@ CREATE_STAGING = f"""
 CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE}
     (LIKE system_logs INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
 """
+STAGING_TABLE_PER_TRANSACTION = "system_logs_staging_txn"
 CREATE_STAGING_PER_TRANSACTION = f"""
-CREATE TEMP TABLE {STAGING_TABLE} (LIKE system_logs INCLUDING DEFAULTS) ON COMMIT DROP
+CREATE TEMP TABLE {STAGING_TABLE_PER_TRANSACTION}
+    (LIKE system_logs INCLUDING DEFAULTS) ON COMMIT DROP
 """
 
-MOVE_STAGED = f"""
+_MOVE_STAGED = """
 WITH inserted AS (
-    INSERT INTO system_logs ({_column_list})
-    SELECT {_column_list} FROM {STAGING_TABLE}
+    INSERT INTO system_logs ({columns})
+    SELECT {columns} FROM {staging}
     ON CONFLICT DO NOTHING
     RETURNING "timestamp", service, level
 ), per_minute AS (
@@ -68,6 +70,17 @@ WITH inserted AS (
 )
 SELECT count(*) FROM inserted
 """
+MOVE_STAGED = _MOVE_STAGED.format(columns=_column_list, staging=STAGING_TABLE)
+MOVE_STAGED_PER_TRANSACTION = _MOVE_STAGED.format(
+    columns=_column_list, staging=STAGING_TABLE_PER_TRANSACTION
+)
+
+INSERT_ROW = f"""
+INSERT INTO system_logs ({_column_list})
+VALUES ({", ".join(f"${n}" for n in range(1, len(COLUMNS) + 1))})
+ON CONFLICT DO NOTHING
+"""
+"""One row at a time (executemany): the baseline the staged writer is measured against."""
 
 ENSURE_PARTITION = "SELECT ensure_system_logs_partition($1::date)"
 
@@ -144,11 +157,16 @@ def days_ahead(today: date, count: int) -> list[date]:
 async def _copy_and_move(
     conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]], reuse_staging: bool
 ) -> int:
+    if reuse_staging:
+        create, staging, move = CREATE_STAGING, STAGING_TABLE, MOVE_STAGED
+    else:
+        create = CREATE_STAGING_PER_TRANSACTION
+        staging, move = STAGING_TABLE_PER_TRANSACTION, MOVE_STAGED_PER_TRANSACTION
     async with conn.transaction():
-        await conn.execute(CREATE_STAGING if reuse_staging else CREATE_STAGING_PER_TRANSACTION)
-        await conn.copy_records_to_table(STAGING_TABLE, records=rows, columns=COLUMNS)
+        await conn.execute(create)
+        await conn.copy_records_to_table(staging, records=rows, columns=COLUMNS)
         try:
-            return int(await conn.fetchval(MOVE_STAGED))
+            return int(await conn.fetchval(move))
         except asyncpg.CheckViolationError as exc:
             if "no partition" in str(exc):
                 raise MissingPartition(str(exc)) from exc

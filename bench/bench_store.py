@@ -1,0 +1,269 @@
+"""Write throughput of the PostgreSQL store, measured side by side in one run.
+
+Rows of about 500 bytes (with JSONB extra_data) go into the full indexed schema by:
+  (a) plain COPY into system_logs (no idempotency, no rollups): the ceiling for this schema,
+  (b) the idempotent writer (COPY to staging, INSERT ... ON CONFLICT DO NOTHING, rollups),
+  (b2) the same writer with a staging table created per transaction (ON COMMIT DROP),
+  (c) asyncpg executemany INSERT ... ON CONFLICT DO NOTHING,
+  (d) plain COPY into a copy of the table with only its primary key.
+Methods take turns batch by batch (500 rows, host.json's maxEventBatchSize) so that noise from
+other processes and the growth of the indexes fall on all of them alike.
+
+Targets: (b) >= 80% of (a); (b) >= (c); (a) >= 50% of (d).
+Database: BENCH_DATABASE_URL, else an embedded server in .benchdata/store-postgres.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from shared import db, migrate, store
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 500
+ROUNDS = int(os.environ.get("BENCH_STORE_ROUNDS", "40"))
+PRELOAD_ROWS = int(os.environ.get("BENCH_STORE_PRELOAD", "100000"))
+SERVICES = (
+    "api-gateway",
+    "trading-engine",
+    "ai-processor",
+    "telegram-bot",
+    "portfolio-manager",
+    "exchange-connector",
+)
+LEVEL_WEIGHTS = (
+    ("DEBUG", 10, 10),
+    ("INFO", 20, 60),
+    ("SIGNAL_RECEIVED", 22, 6),
+    ("AI_DECISION", 23, 5),
+    ("TRADE_EXECUTED", 25, 8),
+    ("WARNING", 30, 6),
+    ("RISK_ALERT", 35, 1),
+    ("ERROR", 40, 3),
+    ("CRITICAL", 50, 1),
+)
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT")
+MESSAGES = (
+    "Order {oid} filled: bought {qty} {sym} at {px} on binance",
+    "Price update for {sym}: {px} (spread {ms} bps)",
+    "Signal received: BUY {sym} strength 0.{qty} from momentum model",
+    "Request completed GET /api/portfolio in {ms} ms",
+    "Risk check passed for {sym}: exposure {px} USDT below limit",
+    "Websocket reconnect to exchange after {ms} ms, resubscribing {sym}",
+    "Model decided long on {sym} with confidence 0.{qty}",
+    "Trade execution failed for order {oid} on {sym}: exchange rejected",
+)
+
+
+def make_rows(count: int, start: datetime, rng: random.Random) -> list[tuple[Any, ...]]:
+    names = [w[0] for w in LEVEL_WEIGHTS]
+    numbers = {w[0]: w[1] for w in LEVEL_WEIGHTS}
+    weights = [w[2] for w in LEVEL_WEIGHTS]
+    rows = []
+    for i in range(count):
+        level = rng.choices(names, weights)[0]
+        service = rng.choice(SERVICES)
+        sym = rng.choice(SYMBOLS)
+        oid = f"ord-{rng.getrandbits(40):x}"
+        fields = {
+            "oid": oid,
+            "sym": sym,
+            "qty": rng.randint(1, 999),
+            "px": f"{rng.uniform(0.1, 90000):.2f}",
+            "ms": rng.randint(1, 5000),
+        }
+        ts = start + timedelta(milliseconds=i * 7)
+        record = {
+            "id": str(uuid.uuid4()),
+            "timestamp": ts,
+            "received_at": ts + timedelta(milliseconds=40),
+            "level": level,
+            "level_no": numbers[level],
+            "service": service,
+            "logger_name": f"{service}.engine",
+            "message": rng.choice(MESSAGES).format(**fields),
+            "request_id": f"req-{uuid.uuid4().hex[:16]}",
+            "user_id": f"user-{rng.randint(1, 5000)}",
+            "session_id": f"sess-{rng.randint(1, 40000)}",
+            "event_type": rng.choice(("order", "price", "signal", "risk", "http")),
+            "extra_data": {
+                "symbol": sym,
+                "order_id": oid,
+                "exchange": "binance",
+                "side": rng.choice(("buy", "sell")),
+                "quantity": fields["qty"],
+                "price": float(fields["px"]),
+                "latency_ms": fields["ms"],
+                "strategy": "momentum-v3",
+            },
+            "exception_type": "TimeoutError" if numbers[level] >= 40 else None,
+            "exception_message": "exchange did not answer in time"
+            if numbers[level] >= 40
+            else None,
+            "stack_trace": None,
+            "ip_address": f"10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            "user_agent": "trading-bot/3.2 python-httpx/0.27",
+        }
+        rows.append(store.row(record))
+    return rows
+
+
+async def database_url() -> str:
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if url:
+        return url
+    import pgserver
+
+    data = ROOT / ".benchdata" / "store-postgres"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(str(data), cleanup_mode=None)
+    return server.get_uri()
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    head, _, _ = base.rpartition("/")
+    return f"{head}/{name}" + (f"?{query}" if query else "")
+
+
+PK_ONLY_TABLE = """
+CREATE TABLE bench_pk_only (LIKE system_logs INCLUDING DEFAULTS) PARTITION BY RANGE ("timestamp");
+ALTER TABLE bench_pk_only ADD PRIMARY KEY (id, "timestamp");
+"""
+
+
+async def _pk_only_partition(conn: asyncpg.Connection, day: datetime) -> None:
+    lower = day.replace(hour=0, minute=0, second=0, microsecond=0)
+    name = f"bench_pk_only_p{lower:%Y%m%d}"
+    await conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF bench_pk_only "
+        f"FOR VALUES FROM ('{lower.isoformat()}') TO ('{(lower + timedelta(days=1)).isoformat()}')"
+    )
+
+
+Method = Callable[[asyncpg.Connection, Sequence[tuple[Any, ...]]], Awaitable[Any]]
+
+
+async def copy_plain(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    await conn.copy_records_to_table("system_logs", records=rows, columns=store.COLUMNS)
+
+
+async def copy_pk_only(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    await conn.copy_records_to_table("bench_pk_only", records=rows, columns=store.COLUMNS)
+
+
+def _records(rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [dict(zip(store.COLUMNS, r, strict=True)) for r in rows]
+
+
+async def executemany(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    async with conn.transaction():
+        await conn.executemany(store.INSERT_ROW, rows)
+
+
+def writer(reuse_staging: bool) -> Method:
+    async def write(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        await store.write(conn, _records(rows), reuse_staging=reuse_staging)
+
+    return write
+
+
+METHODS: dict[str, tuple[str, Method]] = {
+    "a": ("plain COPY into system_logs", copy_plain),
+    "b": ("idempotent writer (staging reused)", writer(reuse_staging=True)),
+    "b2": ("idempotent writer (staging per txn)", writer(reuse_staging=False)),
+    "c": ("executemany INSERT ON CONFLICT", executemany),
+    "d": ("plain COPY, primary key only", copy_pk_only),
+}
+
+
+async def run(url: str) -> dict[str, float]:
+    conn = await asyncpg.connect(url)
+    await db.init_connection(conn)
+    try:
+        rng = random.Random(7)
+        start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        await store.ensure_partitions(conn, [start.date()])
+        await conn.execute(PK_ONLY_TABLE)
+        await _pk_only_partition(conn, start)
+        preload = make_rows(PRELOAD_ROWS, start, rng)
+        for i in range(0, len(preload), 5000):
+            await copy_plain(conn, preload[i : i + 5000])
+            await copy_pk_only(conn, preload[i : i + 5000])
+        await conn.execute("VACUUM ANALYZE system_logs")
+        await conn.execute("VACUUM ANALYZE bench_pk_only")
+        cursor = start + timedelta(milliseconds=PRELOAD_ROWS * 7)
+        elapsed = dict.fromkeys(METHODS, 0.0)
+        rows_done = dict.fromkeys(METHODS, 0)
+        for round_no in range(ROUNDS):
+            order = list(METHODS)
+            random.Random(round_no).shuffle(order)
+            for key in order:
+                rows = make_rows(BATCH, cursor, rng)
+                cursor += timedelta(milliseconds=BATCH * 7)
+                began = time.perf_counter()
+                await METHODS[key][1](conn, rows)
+                elapsed[key] += time.perf_counter() - began
+                rows_done[key] += len(rows)
+        return {k: rows_done[k] / elapsed[k] for k in METHODS}
+    finally:
+        await conn.close()
+
+
+async def amain() -> bool:
+    server = await database_url()
+    name = f"bench_store_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = _with_database(server, name)
+    try:
+        await migrate.apply(url)
+        rates = await run(url)
+    finally:
+        admin = await asyncpg.connect(server)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+    print(f"{ROUNDS} rounds of {BATCH}-row batches per method, {PRELOAD_ROWS} rows preloaded")
+    print(f"{'method':<44} {'rows/s':>10}")
+    for key, (label, _) in METHODS.items():
+        print(f"({key}) {label:<39} {rates[key]:>10,.0f}")
+    checks = [
+        ("writer / plain COPY", rates["b"] / rates["a"], 0.80),
+        ("writer / executemany", rates["b"] / rates["c"], 1.00),
+        ("plain COPY / PK-only COPY", rates["a"] / rates["d"], 0.50),
+        ("staging reused / per txn", rates["b"] / rates["b2"], None),
+    ]
+    ok = True
+    print(f"\n{'ratio':<30} {'value':>7} {'target':>8}  result")
+    for label, value, target in checks:
+        if target is None:
+            print(f"{label:<30} {value:>7.2f} {'-':>8}  (informative)")
+            continue
+        passed = value >= target
+        ok = ok and passed
+        verdict = "ok" if passed else "MISSED"
+        print(f"{label:<30} {value:>7.2f} {'>=' + format(target, '.2f'):>8}  {verdict}")
+    return ok
+
+
+def main() -> bool:
+    return asyncio.run(amain())
+
+
+if __name__ == "__main__":
+    raise SystemExit(0 if main() else 1)

@@ -1,0 +1,138 @@
+"""The writer: every field stored right, exactly once, counted once, partitions on demand."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from shared import db, records, store
+from tests.store.conftest import record
+
+
+@pytest.fixture
+async def conn(pg: asyncpg.Connection) -> asyncpg.Connection:
+    await db.init_connection(pg)
+    return pg
+
+
+def decoded(**fields: object) -> dict:
+    return records.decode_event(records.encode(record(**fields)))
+
+
+async def test_writer_stores_every_field(conn: asyncpg.Connection) -> None:
+    full = decoded(
+        id=f"full-{uuid.uuid4().hex}",
+        timestamp="2026-03-04T05:06:07.123456+00:00",
+        received_at="2026-03-04T05:06:08.5+00:00",
+        level="RISK_ALERT",
+        level_no=35,
+        service="portfolio-manager",
+        logger_name="risk.limits",
+        message="Exposure above limit on ETHUSDT: 12000 USDT",
+        request_id="req-42",
+        user_id="user-7",
+        session_id="sess-9",
+        event_type="risk",
+        extra_data={"symbol": "ETHUSDT", "exposure": 12000.5, "nested": {"ok": [1, None, "x"]}},
+        exception_type="RiskLimitExceeded",
+        exception_message="limit 10000",
+        stack_trace="Traceback (most recent call last):\n  ...",
+        ip_address="10.1.2.3",
+        user_agent="bot/1.0",
+    )
+    assert await store.write(conn, [full]) == 1
+    row = await conn.fetchrow("SELECT * FROM system_logs WHERE id = $1", full["id"])
+    assert row is not None
+    stored = dict(row)
+    for name in store.COLUMNS:
+        assert stored[name] == full[name], name
+    assert stored["timestamp"] == datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
+
+
+async def test_same_batch_twice_is_stored_once_and_counted_once(conn: asyncpg.Connection) -> None:
+    service = f"svc-{uuid.uuid4().hex[:8]}"
+    moment = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
+    batch = [
+        decoded(service=service, timestamp=(moment + timedelta(seconds=i)).isoformat())
+        for i in range(30)
+    ] + [
+        decoded(service=service, level="ERROR", level_no=40, timestamp=moment.isoformat())
+        for _ in range(5)
+    ]
+    assert await store.write(conn, batch) == 35
+    assert await store.write(conn, batch) == 0
+    assert await store.write(conn, batch[:10] + batch[:10]) == 0
+    stored = await conn.fetchval("SELECT count(*) FROM system_logs WHERE service = $1", service)
+    assert stored == 35
+    minute = await conn.fetch(
+        "SELECT level, count FROM log_counts_minute WHERE service = $1 ORDER BY level", service
+    )
+    assert [(r["level"], r["count"]) for r in minute] == [("ERROR", 5), ("INFO", 30)]
+    hour = await conn.fetch(
+        "SELECT hour, level, count FROM log_counts_hour WHERE service = $1 ORDER BY level", service
+    )
+    assert [(r["hour"], r["level"], r["count"]) for r in hour] == [
+        (moment.replace(minute=0, second=0), "ERROR", 5),
+        (moment.replace(minute=0, second=0), "INFO", 30),
+    ]
+
+
+async def test_duplicates_within_one_batch_are_stored_once(conn: asyncpg.Connection) -> None:
+    one = decoded(service=f"svc-{uuid.uuid4().hex[:8]}")
+    assert await store.write(conn, [one, dict(one), dict(one)]) == 1
+    count = await conn.fetchval(
+        "SELECT count FROM log_counts_minute WHERE service = $1", one["service"]
+    )
+    assert count == 1
+
+
+async def test_records_for_many_days_create_their_partitions(conn: asyncpg.Connection) -> None:
+    first = date(2025, 1, 30)
+    days = [first + timedelta(days=n) for n in range(0, 40, 3)]
+    batch = [
+        decoded(timestamp=datetime(d.year, d.month, d.day, 23, 59, 59, tzinfo=UTC).isoformat())
+        for d in days
+    ]
+    assert await store.write(conn, batch, days_ahead_count=2) == len(batch)
+    partitions = {
+        r["relname"]
+        for r in await conn.fetch(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'system_logs'::regclass"
+        )
+    }
+    assert {store.partition_name(d) for d in days} <= partitions
+    today = datetime.now(UTC).date()
+    assert {store.partition_name(today + timedelta(days=n)) for n in range(3)} <= partitions
+    placed = await conn.fetch(
+        "SELECT tableoid::regclass::text AS part, timestamp FROM system_logs WHERE id = ANY($1)",
+        [r["id"] for r in batch],
+    )
+    assert all(r["part"] == store.partition_name(r["timestamp"].date()) for r in placed)
+
+
+async def test_partition_dropped_after_caching_is_created_again(conn: asyncpg.Connection) -> None:
+    moment = datetime(2024, 2, 29, 12, tzinfo=UTC)
+    assert await store.write(conn, [decoded(timestamp=moment.isoformat())]) == 1
+    await conn.execute(f"DROP TABLE {store.partition_name(moment.date())}")
+    assert await store.write(conn, [decoded(timestamp=moment.isoformat())]) == 1
+
+
+async def test_timestamps_in_other_offsets_land_on_their_utc_day(conn: asyncpg.Connection) -> None:
+    late = decoded(timestamp="2026-07-01T23:30:00-05:00")
+    assert await store.write(conn, [late]) == 1
+    part = await conn.fetchval(
+        "SELECT tableoid::regclass::text FROM system_logs WHERE id = $1", late["id"]
+    )
+    assert part == "system_logs_p20260702"
+
+
+async def test_a_row_postgres_rejects_fails_the_whole_write(conn: asyncpg.Connection) -> None:
+    good = decoded()
+    bad = decoded(message="nul \u0000 inside")
+    with pytest.raises(asyncpg.DataError):
+        await store.write(conn, [good, bad])
+    assert await conn.fetchval("SELECT count(*) FROM system_logs WHERE id = $1", good["id"]) == 0
