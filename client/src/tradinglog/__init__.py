@@ -1,0 +1,26 @@
+"""Structured logging for trading bots, shipped to the log pipeline.
+
+from tradinglog import configure, get_logger
+configure("http://localhost:7071", api_key="dev-ingest-key", service="trading-engine")
+log = get_logger(__name__)
+log.trade_executed("Bought", symbol="BTCUSDT", side="buy", quantity=0.5, price=97000)
+"""
+
+from tradinglog.context import bind, log_context, unbind
+from tradinglog.handler import PipelineHandler
+from tradinglog.levels import AI_DECISION, RISK_ALERT, SIGNAL_RECEIVED, TRADE_EXECUTED
+from tradinglog.logger import BotLogger, configure, get_logger
+
+__all__ = [
+    "AI_DECISION",
+    "RISK_ALERT",
+    "SIGNAL_RECEIVED",
+    "TRADE_EXECUTED",
+    "BotLogger",
+    "PipelineHandler",
+    "bind",
+    "configure",
+    "get_logger",
+    "log_context",
+    "unbind",
+]

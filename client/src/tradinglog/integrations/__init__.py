@@ -1,0 +1,1 @@
+"""Optional integrations; each imports only what it needs."""
