@@ -380,7 +380,11 @@ async def replay_deadletters(
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     from shared.timeparse import parse_duration, parse_instant
 
-    parser = argparse.ArgumentParser(prog="python -m shared.replay", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.replay",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--source", choices=("archive", "deadletter"), required=True)
     parser.add_argument("--start", type=parse_instant, required=True, help="ISO 8601 or 24h")
     parser.add_argument("--end", type=parse_instant, default="now", help="exclusive; now")
@@ -424,8 +428,18 @@ async def run(args: argparse.Namespace, settings: Settings) -> Report:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from azure.core.exceptions import AzureError
+
+    from shared import localenv
+
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    report = asyncio.run(run(args, get_settings()))
+    localenv.load()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        report = asyncio.run(run(args, get_settings()))
+    except (AzureError, RuntimeError, OSError) as exc:
+        print(f"replay failed: {exc}", file=sys.stderr)
+        return 2
     print("\n".join(report.lines()))
     return 1 if report.errors else 0
 
