@@ -4,6 +4,7 @@ server of their own that a test may stop and start."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -90,11 +91,24 @@ class OwnPostgres:
         self.dir = Path(tempfile.mkdtemp(prefix="pgstore-"))
         self.data = self.dir / "data"
         self.port = free_port()
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            # PostgreSQL refuses to run as root; pgserver runs it as its own system user.
+            import pwd
+
+            entry = pwd.getpwnam("pgserver")
+            os.chown(self.dir, entry.pw_uid, entry.pw_gid)
+            self.as_user = ["runuser", "-u", "pgserver", "--"]
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust")
+
+    def _run(self, program: str, *args: str, check: bool = True) -> None:
         subprocess.run(
-            [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust"],
-            check=True,
-            capture_output=True,
+            [*self.as_user, str(PG_BIN / program), *args], check=check, capture_output=True
         )
+
+    @property
+    def log(self) -> Path:
+        return self.dir / "log"
 
     @property
     def url(self) -> str:
@@ -102,28 +116,10 @@ class OwnPostgres:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            [
-                str(PG_BIN / "pg_ctl"),
-                "-D",
-                str(self.data),
-                "-o",
-                options,
-                "-w",
-                "-l",
-                str(self.dir / "log"),
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l", str(self.log), "start")
 
     def stop(self) -> None:
-        subprocess.run(
-            [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
-            check=False,
-            capture_output=True,
-        )
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
 
     def remove(self) -> None:
         self.stop()

@@ -1,0 +1,165 @@
+"""The store function's batches: bad records dead-lettered with their reasons while the rest is
+stored, retries while PostgreSQL is away, dead letters on the last attempt, and exactly once
+across a PostgreSQL restart."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import asyncpg
+import pytest
+
+from shared import db, migrate, sink, store
+from shared.settings import Settings, get_settings, reset_settings
+from tests.conftest import free_port
+from tests.store.conftest import OwnPostgres, body, dead_letters, record
+
+MAX_RETRIES = 12
+
+
+async def _stored_ids(database_url: str, ids: list[str]) -> list[str]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT id FROM system_logs WHERE id = ANY($1)", ids)
+    finally:
+        await conn.close()
+    return [r["id"] for r in rows]
+
+
+async def test_bad_records_are_dead_lettered_with_reasons_and_the_rest_stored(
+    settings: Settings, database_url: str
+) -> None:
+    good = [record() for _ in range(20)]
+    nul = record(message="bad \u0000 byte")
+    no_service = record(service=None)
+    batch = [body(r) for r in good[:7]] + [body(nul), b"{not json"] + [body(r) for r in good[7:]]
+    batch.insert(3, body(no_service))
+
+    result = await sink.store_events(batch, 0, MAX_RETRIES, settings)
+
+    assert result == sink.StoreResult(received=23, stored=20, dead_lettered=3)
+    assert sorted(await _stored_ids(database_url, [r["id"] for r in good])) == sorted(
+        r["id"] for r in good
+    )
+    letters = await dead_letters(settings)
+    assert all(d["sink"] == "postgres" and d["count"] == 1 for d in letters)
+    reasons = {d["records"][0]["raw"]: d["reason"] for d in letters}
+    assert set(reasons) == {body(nul).decode(), "{not json", body(no_service).decode()}
+    assert "0x00" in reasons[body(nul).decode()]
+    assert "not JSON" in reasons["{not json"]
+    assert "service" in reasons[body(no_service).decode()]
+
+
+async def test_a_redelivered_batch_stores_nothing_new(settings: Settings) -> None:
+    batch = [body(record()) for _ in range(10)]
+    first = await sink.store_events(batch, 0, MAX_RETRIES, settings)
+    again = await sink.store_events(batch, 1, MAX_RETRIES, settings)
+    assert (first.stored, again.stored, again.already_stored) == (10, 0, 10)
+    assert await dead_letters(settings) == []
+
+
+@pytest.fixture
+async def unreachable(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/logs")
+    reset_settings()
+    await db.close()
+    return get_settings()
+
+
+async def test_postgres_unreachable_raises_so_the_batch_is_retried(unreachable: Settings) -> None:
+    with pytest.raises(OSError):
+        await sink.store_events([body(record())], 3, MAX_RETRIES, unreachable)
+    with pytest.raises(OSError):
+        await sink.store_events([body(record())], 5, -1, unreachable)
+    assert await dead_letters(unreachable) == []
+
+
+async def test_postgres_unreachable_on_the_last_attempt_dead_letters_the_batch(
+    unreachable: Settings,
+) -> None:
+    batch = [body(record()) for _ in range(4)] + [b"[]"]
+    result = await sink.store_events(batch, MAX_RETRIES, MAX_RETRIES, unreachable)
+    assert result == sink.StoreResult(received=5, stored=0, dead_lettered=5)
+    letters = sorted(await dead_letters(unreachable), key=lambda d: d["count"])
+    assert [d["count"] for d in letters] == [1, 4]
+    assert "must be a JSON object" in letters[0]["reason"]
+    assert letters[1]["reason"].startswith("PostgreSQL unavailable after 13 attempts")
+    assert letters[1]["attempts"] == MAX_RETRIES + 1
+    assert [r["raw"] for r in letters[1]["records"]] == [b.decode() for b in batch[:4]]
+
+
+async def test_a_failing_dead_letter_write_raises(
+    unreachable: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "ArchiveStorage",
+        f"UseDevelopmentStorage=true;BlobEndpoint=http://127.0.0.1:{free_port()}/x;",
+    )
+    monkeypatch.setenv("BLOB_RETRY_TOTAL", "0")
+    reset_settings()
+    from shared import blob
+
+    await blob.close()
+    with pytest.raises(Exception):  # noqa: B017 - any failure to write must surface
+        await sink.store_events([body(record())], MAX_RETRIES, MAX_RETRIES, get_settings())
+
+
+async def _deliver(batch: list[bytes], settings: Settings) -> int:
+    """Deliver one batch as the Functions runtime does: retry with backoff until it returns."""
+    for attempt in range(MAX_RETRIES + 1):
+        try:
+            await sink.store_events(batch, attempt, MAX_RETRIES, settings)
+            return attempt
+        except Exception:
+            await asyncio.sleep(0.3)
+    raise AssertionError("unreachable: the last attempt never raises")
+
+
+@pytest.mark.slow
+async def test_postgres_restart_mid_stream_stores_every_record_exactly_once(
+    own_postgres: OwnPostgres, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await migrate.apply(own_postgres.url)
+    monkeypatch.setenv("DATABASE_URL", own_postgres.url)
+    reset_settings()
+    await db.close()
+    store.forget_partitions()
+    restarted = get_settings()
+    batches = [[body(record(service=f"svc-{n % 3}")) for _ in range(100)] for n in range(12)]
+    ids = [uuid_of(b) for batch in batches for b in batch]
+
+    async def outage() -> None:
+        await asyncio.sleep(0.4)
+        await asyncio.to_thread(own_postgres.stop)
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(own_postgres.start)
+
+    async def stream() -> list[int]:
+        attempts = []
+        for batch in batches:
+            attempts.append(await _deliver(batch, restarted))
+            await asyncio.sleep(0.1)
+        return attempts
+
+    attempts, _ = await asyncio.gather(stream(), outage())
+
+    assert max(attempts) >= 1, "the outage should have made at least one batch retry"
+    conn = await asyncpg.connect(own_postgres.url)
+    try:
+        stored = await conn.fetch("SELECT id FROM system_logs")
+        counted = await conn.fetchval("SELECT sum(count) FROM log_counts_minute")
+    finally:
+        await conn.close()
+    assert sorted(r["id"] for r in stored) == sorted(ids)
+    assert counted == len(ids)
+    assert await dead_letters(restarted) == []
+
+
+def uuid_of(event_body: bytes) -> str:
+    import orjson
+
+    value: Any = orjson.loads(event_body)["id"]
+    uuid.UUID(value)
+    return str(value)
