@@ -97,6 +97,23 @@ def _hex_id(value: Any, size: int) -> str | None:
     return raw.hex() if len(raw) == size else None
 
 
+_SEVERITY_BASES = {"TRACE": 1, "DEBUG": 5, "INFO": 9, "WARN": 13, "ERROR": 17, "FATAL": 21}
+
+
+def _severity(value: Any) -> int:
+    """A severity number given as a number or as its enum name (SEVERITY_NUMBER_WARN2)."""
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, str):
+        if value.isdigit():
+            return int(value)
+        name = value.removeprefix("SEVERITY_NUMBER_")
+        base = name.rstrip("234")
+        if base in _SEVERITY_BASES:
+            return _SEVERITY_BASES[base] + (int(name[len(base) :]) - 1 if name != base else 0)
+    return 0
+
+
 def _nanos(value: Any) -> int:
     try:
         return int(value or 0)
@@ -113,7 +130,7 @@ def raw_record(
     nanos = _nanos(log.get("timeUnixNano")) or _nanos(log.get("observedTimeUnixNano"))
     record: dict[str, Any] = {
         "service": resource_attrs.pop("service.name", None) or "unknown",
-        "level": level_of(int(log.get("severityNumber") or 0), log.get("severityText") or ""),
+        "level": level_of(_severity(log.get("severityNumber")), str(log.get("severityText") or "")),
         "logger_name": scope.get("name") or None,
         "message": _message(_any_value(log.get("body"))),
     }
@@ -147,7 +164,9 @@ def _message(body: Any) -> str:
     return orjson.dumps(body).decode()
 
 
-def iter_json(document: Any) -> Iterator[dict[str, Any]]:
+def iter_json(document: Any) -> Iterator[dict[str, Any] | str]:
+    """Each logRecord as a raw pipeline record, or as an error message when it cannot be
+    read; a document of the wrong shape raises BadRequest."""
     if not isinstance(document, dict):
         raise BadRequest("an OTLP request must be a JSON object with resourceLogs")
     resource_logs = document.get("resourceLogs", [])
@@ -162,7 +181,10 @@ def iter_json(document: Any) -> Iterator[dict[str, Any]]:
             for log in sl.get("logRecords") or []:
                 if not isinstance(log, dict):
                     raise BadRequest("each logRecord must be an object")
-                yield raw_record(resource, scope, log)
+                try:
+                    yield raw_record(resource, scope, log)
+                except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+                    yield f"unreadable logRecord: {exc}"
 
 
 def protobuf_as_json(body: bytes) -> dict[str, Any]:
@@ -178,7 +200,7 @@ def protobuf_as_json(body: bytes) -> dict[str, Any]:
         request.ParseFromString(body)
     except DecodeError as exc:
         raise BadRequest(f"the protobuf body is not an ExportLogsServiceRequest: {exc}") from None
-    return MessageToDict(request)
+    return MessageToDict(request, use_integers_for_enums=True)
 
 
 @dataclass
@@ -236,6 +258,8 @@ def parse(
         if len(events) + rejected >= settings.max_records_per_request:
             raise TooLarge(f"at most {settings.max_records_per_request} log records per request")
         try:
+            if isinstance(raw, str):
+                raise records.RecordError(raw)
             record = records.normalize(raw, caller, settings, now)
         except records.RecordError as exc:
             rejected += 1
