@@ -1,0 +1,240 @@
+"""Hourly reports: what happened in one UTC hour, stored in PostgreSQL (`reports`, all of its
+SQL is here) and as JSON in Blob Storage, replaced when the same hour is reported again.
+
+The report holds volume by service and level, the top error messages, response times per
+service (average, p95, maximum of `extra_data.response_time`), the alerts opened in the hour and
+those active at its end, and, with an Application Insights workspace, function health."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import orjson
+
+from shared import alerts, blob, db, levels, monitor
+from shared.errors import BadRequest, NotFound
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HOUR = timedelta(hours=1)
+TOP_ERRORS = 10
+ERROR_LEVEL_NO = 40
+MESSAGE_CHARS = 300
+MAX_LIST_LIMIT = 168
+SIGNALR_GROUPS = ("readers", "admins")
+
+_VOLUME = """
+SELECT service, level, count(*) AS n
+FROM system_logs
+WHERE "timestamp" >= $1 AND "timestamp" < $2
+GROUP BY service, level
+"""
+
+_TOP_ERRORS = f"""
+SELECT service, left(message, {MESSAGE_CHARS}) AS message, count(*) AS n,
+       max("timestamp") AS last_seen
+FROM system_logs
+WHERE "timestamp" >= $1 AND "timestamp" < $2 AND level_no >= {ERROR_LEVEL_NO}
+GROUP BY 1, 2
+ORDER BY n DESC, service, message
+LIMIT {TOP_ERRORS}
+"""
+
+_RESPONSE_TIMES = """
+SELECT service, count(*) AS n, avg(ms) AS avg_ms, max(ms) AS max_ms,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95_ms
+FROM (
+    SELECT service, (extra_data->>'response_time')::float8 AS ms
+    FROM system_logs
+    WHERE "timestamp" >= $1 AND "timestamp" < $2
+      AND jsonb_typeof(extra_data->'response_time') = 'number'
+) timed
+GROUP BY service
+ORDER BY service
+"""
+
+
+def hour_of(moment: datetime) -> datetime:
+    """The start of the UTC hour holding this moment."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _round(value: Any) -> float | None:
+    return None if value is None else round(float(value), 3)
+
+
+def _alert_summary(alert: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("id", "rule", "service", "severity", "status", "count", "first_seen", "last_seen")
+    return {k: alert[k] for k in keys}
+
+
+async def build(
+    conn: asyncpg.Connection, hour: datetime, function_health: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The report of the hour starting at `hour`, from the rows of that hour."""
+    start, end = hour, hour + HOUR
+    by_service_level: dict[str, dict[str, int]] = {}
+    by_level: dict[str, int] = {}
+    by_service: dict[str, int] = {}
+    for row in await conn.fetch(_VOLUME, start, end):
+        service, level, n = row["service"], row["level"], row["n"]
+        by_service_level.setdefault(service, {})[level] = n
+        by_level[level] = by_level.get(level, 0) + n
+        by_service[service] = by_service.get(service, 0) + n
+    top_errors = [
+        {
+            "service": r["service"],
+            "message": r["message"],
+            "count": r["n"],
+            "last_seen": r["last_seen"],
+        }
+        for r in await conn.fetch(_TOP_ERRORS, start, end)
+    ]
+    response_times = {
+        r["service"]: {
+            "count": r["n"],
+            "avg_ms": _round(r["avg_ms"]),
+            "p95_ms": _round(r["p95_ms"]),
+            "max_ms": _round(r["max_ms"]),
+        }
+        for r in await conn.fetch(_RESPONSE_TIMES, start, end)
+    }
+    opened = [_alert_summary(a) for a in await alerts.opened_between(conn, start, end)]
+    active = [_alert_summary(a) for a in await alerts.active_at(conn, end)]
+    return {
+        "hour": start,
+        "period_start": start,
+        "period_end": end,
+        "generated_at": datetime.now(UTC),
+        "total": sum(by_level.values()),
+        "errors": sum(
+            n for lvl, n in by_level.items() if levels.LEVELS.get(lvl, 0) >= ERROR_LEVEL_NO
+        ),
+        "alerts_opened": len(opened),
+        "alerts_active": len(active),
+        "by_level": dict(sorted(by_level.items(), key=lambda kv: levels.LEVELS.get(kv[0], 0))),
+        "by_service": dict(sorted(by_service.items())),
+        "by_service_level": dict(sorted(by_service_level.items())),
+        "top_errors": top_errors,
+        "response_times": response_times,
+        "new_alerts": opened,
+        "active_alerts": active,
+        "function_health": function_health,
+    }
+
+
+def blob_name(hour: datetime) -> str:
+    return f"hourly/{hour:%Y/%m/%d/%H}.json"
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+async def _save_blob(settings: Settings, report: dict[str, Any]) -> None:
+    from azure.storage.blob import ContentSettings
+
+    client = await blob.container(settings, settings.reports_container)
+    await client.upload_blob(
+        blob_name(datetime.fromisoformat(report["hour"])),
+        _dumps(report),
+        overwrite=True,
+        content_settings=ContentSettings(content_type="application/json"),
+    )
+
+
+async def _save_row(conn: asyncpg.Connection, report: dict[str, Any]) -> None:
+    await conn.execute(
+        """
+        INSERT INTO reports (hour, generated_at, body) VALUES ($1, $2, $3)
+        ON CONFLICT (hour) DO UPDATE
+            SET generated_at = EXCLUDED.generated_at, body = EXCLUDED.body
+        """,
+        datetime.fromisoformat(report["hour"]),
+        datetime.fromisoformat(report["generated_at"]),
+        report,
+    )
+
+
+async def generate(settings: Settings, hour: datetime) -> dict[str, Any]:
+    """Build the hour's report and store it, replacing an earlier one of the same hour. The
+    blob is written first: if PostgreSQL then fails, the hour is still due and is redone."""
+    hour = hour_of(hour)
+    health = await monitor.function_health(settings, hour, hour + HOUR)
+    pool = await db.pool(settings)
+    async with pool.acquire() as conn:
+        report = await build(conn, hour, health)
+    report = orjson.loads(_dumps(report))
+    await _save_blob(settings, report)
+    async with pool.acquire() as conn:
+        await _save_row(conn, report)
+    return report
+
+
+async def due_hours(conn: asyncpg.Connection, now: datetime, catchup_hours: int) -> list[datetime]:
+    """The complete hours not yet reported: after the latest report, at most `catchup_hours`
+    back; with no report yet, just the last complete hour."""
+    last_complete = hour_of(now) - HOUR
+    latest = await conn.fetchval("SELECT max(hour) FROM reports")
+    earliest = last_complete - timedelta(hours=max(catchup_hours, 1) - 1)
+    first = last_complete if latest is None else max(latest + HOUR, earliest)
+    hours = []
+    moment = first
+    while moment <= last_complete:
+        hours.append(moment)
+        moment += HOUR
+    return hours
+
+
+async def run_due(settings: Settings, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Report every due hour, oldest first (the hourly timer; it catches up missed hours)."""
+    now = now or datetime.now(UTC)
+    pool = await db.pool(settings)
+    async with pool.acquire() as conn:
+        hours = await due_hours(conn, now, settings.report_catchup_hours)
+    return [await generate(settings, hour) for hour in hours]
+
+
+def signalr_messages(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"target": "report", "arguments": [report], "groupName": group}
+        for report in reports
+        for group in SIGNALR_GROUPS
+    ]
+
+
+def list_params(params: Mapping[str, str]) -> int:
+    raw = params.get("limit") or "24"
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise BadRequest("limit must be an integer", {"limit": raw}) from None
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise BadRequest(f"limit must be between 1 and {MAX_LIST_LIMIT}", {"limit": limit})
+    return limit
+
+
+async def listing(settings: Settings, limit: int) -> dict[str, Any]:
+    """The latest reports, newest first."""
+    pool = await db.pool(settings)
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT body FROM reports ORDER BY hour DESC LIMIT $1::int", limit)
+    return {"items": [_body(r["body"]) for r in rows]}
+
+
+async def latest(settings: Settings) -> dict[str, Any]:
+    pool = await db.pool(settings)
+    async with pool.acquire() as conn:
+        body = await conn.fetchval("SELECT body FROM reports ORDER BY hour DESC LIMIT 1")
+    if body is None:
+        raise NotFound("no report yet: the first is written five minutes past the hour")
+    return _body(body)
+
+
+def _body(value: Any) -> dict[str, Any]:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
