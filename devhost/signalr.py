@@ -144,6 +144,11 @@ class Hub:
     def connection_count(self) -> int:
         return len(self._clients)
 
+    async def on_shutdown(self, app: web.Application) -> None:
+        """For `app.on_shutdown`: close client connections so the server can stop at once
+        (open WebSockets otherwise hold a graceful shutdown for its whole timeout)."""
+        await self.close()
+
     async def close(self) -> None:
         for client in list(self._clients.values()):
             await self._drop(client, "Server is shutting down.", allow_reconnect=True)
@@ -271,7 +276,7 @@ class Hub:
         else:
             connection_id = secrets.token_urlsafe(16)
         ws = web.WebSocketResponse(
-            heartbeat=None, compress=False, max_msg_size=self._max_incoming_bytes
+            timeout=2.0, heartbeat=None, compress=False, max_msg_size=self._max_incoming_bytes
         )
         if not ws.can_prepare(request).ok:
             raise _reject(web.HTTPBadRequest, "only the WebSockets transport is available")
