@@ -9,6 +9,13 @@ from typing import Any
 from tradinglog import levels
 from tradinglog.handler import PipelineHandler
 
+_EVENT_TYPES = {
+    levels.SIGNAL_RECEIVED: "signal_received",
+    levels.AI_DECISION: "ai_decision",
+    levels.TRADE_EXECUTED: "trade_executed",
+    levels.RISK_ALERT: "risk_alert",
+}
+
 
 class BotLogger:
     """Keyword fields become the record's fields (`event_type`, ids, ...) or its extra_data."""
@@ -20,6 +27,8 @@ class BotLogger:
     def _log(self, level: int, message: str, exc_info: Any = None, **fields: Any) -> None:
         if not self.logger.isEnabledFor(level):
             return
+        if level in _EVENT_TYPES:
+            fields.setdefault("event_type", _EVENT_TYPES[level])
         extra: dict[str, Any] = {"fields": fields}
         if self.service:
             fields.setdefault("service", self.service)
@@ -47,7 +56,6 @@ class BotLogger:
         self._log(
             levels.SIGNAL_RECEIVED,
             message,
-            event_type="signal_received",
             symbol=symbol,
             signal=signal,
             **fields,
@@ -59,7 +67,6 @@ class BotLogger:
         self._log(
             levels.AI_DECISION,
             message,
-            event_type="ai_decision",
             decision=decision,
             confidence=confidence,
             **fields,
@@ -78,7 +85,6 @@ class BotLogger:
         self._log(
             levels.TRADE_EXECUTED,
             message,
-            event_type="trade_executed",
             symbol=symbol,
             side=side,
             quantity=quantity,
@@ -87,9 +93,7 @@ class BotLogger:
         )
 
     def risk_alert(self, message: str, *, risk_type: str, **fields: Any) -> None:
-        self._log(
-            levels.RISK_ALERT, message, event_type="risk_alert", risk_type=risk_type, **fields
-        )
+        self._log(levels.RISK_ALERT, message, risk_type=risk_type, **fields)
 
 
 def get_logger(name: str, service: str | None = None) -> BotLogger:
