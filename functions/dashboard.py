@@ -13,7 +13,11 @@ bp = func.Blueprint()
 async def _serve(req: func.HttpRequest, path: str) -> func.HttpResponse:
     page = await dashboard.serve(path, req.headers.get("If-None-Match"), get_settings())
     return func.HttpResponse(
-        body=page.body, status_code=page.status, headers=page.headers, mimetype=page.content_type
+        body=page.body,
+        status_code=page.status,
+        headers=page.headers,
+        mimetype=page.content_type,
+        charset="utf-8",
     )
 
 

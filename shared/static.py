@@ -15,18 +15,19 @@ from pathlib import Path
 INDEX = "index.html"
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "dashboard" / "dist"
 
+# Media types without parameters: the HTTP layer adds charset=utf-8 to text types.
 CONTENT_TYPES: dict[str, str] = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
     ".svg": "image/svg+xml",
     ".png": "image/png",
     ".ico": "image/x-icon",
     ".webp": "image/webp",
     ".woff2": "font/woff2",
     ".json": "application/json",
-    ".txt": "text/plain; charset=utf-8",
+    ".txt": "text/plain",
 }
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"

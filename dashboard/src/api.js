@@ -7,6 +7,11 @@ export class ApiError extends Error {
   }
 }
 
+export function randomId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(18));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 const SEARCH_FIELDS = ["q", "level", "min_level", "request_id", "start", "end"];
 
 /** Query parameters for the search and export endpoints from the dashboard's filters. */
@@ -26,13 +31,13 @@ export function filterParams(filters, extra = {}) {
 }
 
 export function createApi(getKey, onUnauthorised) {
-  async function call(method, path, { params, accept = "application/json" } = {}) {
+  async function call(method, path, { params, accept = "application/json", headers = {} } = {}) {
     const url = "/api/" + path + (params && [...params].length ? "?" + params : "");
     let response;
     try {
       response = await fetch(url, {
         method,
-        headers: { Authorization: "Bearer " + getKey(), Accept: accept },
+        headers: { ...headers, Authorization: "Bearer " + getKey(), Accept: accept },
         cache: "no-store",
       });
     } catch (err) {
@@ -58,7 +63,9 @@ export function createApi(getKey, onUnauthorised) {
   const json = async (method, path, options) => (await call(method, path, options)).json();
 
   return {
-    negotiate: () => json("POST", "negotiate"),
+    // Each connection negotiates as a fresh random SignalR user; the server puts that user in
+    // the group of the key's role.
+    negotiate: () => json("POST", "negotiate", { headers: { "X-SignalR-User-Id": randomId() } }),
     search: (filters, extra) => json("GET", "logs/search", { params: filterParams(filters, extra) }),
     record: (id) => json("GET", "logs/" + encodeURIComponent(id)),
     stats: (range = "1h") => json("GET", "logs/stats", { params: new URLSearchParams({ range }) }),

@@ -4,12 +4,13 @@
 
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029]/g;
 
+// Caret notation (ESC is ^[) for C0 controls and DEL, \uXXXX for the rest: plain ASCII that
+// every monospace and UI font can draw.
 function visible(ch) {
   const code = ch.charCodeAt(0);
-  if (code === 0x1b) return "\u241b";
-  if (code < 0x20) return String.fromCharCode(0x2400 + code);
-  if (code === 0x7f) return "\u2421";
-  return "\ufffd";
+  if (code < 0x20) return "^" + String.fromCharCode(code + 0x40);
+  if (code === 0x7f) return "^?";
+  return "\\u" + code.toString(16).padStart(4, "0");
 }
 
 export function safeText(value) {

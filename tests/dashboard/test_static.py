@@ -70,10 +70,10 @@ async def test_types_and_cache_policy(build: Path) -> None:
     style = await store.get("assets/style-ZyXw9876.css")
     icon = await store.get("favicon.svg")
     assert page and script and style and icon
-    assert (page.content_type, page.cache_control) == ("text/html; charset=utf-8", REVALIDATE)
-    assert script.content_type == "text/javascript; charset=utf-8"
+    assert (page.content_type, page.cache_control) == ("text/html", REVALIDATE)
+    assert script.content_type == "text/javascript"
     assert script.cache_control == IMMUTABLE and style.cache_control == IMMUTABLE
-    assert style.content_type == "text/css; charset=utf-8"
+    assert style.content_type == "text/css"
     assert icon.content_type == "image/svg+xml" and icon.cache_control != IMMUTABLE
 
 

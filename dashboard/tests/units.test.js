@@ -1,0 +1,102 @@
+// Unit tests of the dashboard's pure modules: `node --test dashboard/tests/`.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { filterParams } from "../src/api.js";
+import { toCsv, toNdjson, toJson } from "../src/exporting.js";
+import { emptyFilters, matcher } from "../src/filters.js";
+import { backoffDelay } from "../src/live.js";
+import { readStats } from "../src/stats.js";
+import { Tail } from "../src/tail.js";
+import { oneLine, safeText } from "../src/text.js";
+import { Volume } from "../src/volume.js";
+
+const rec = (id, timestamp, extra = {}) => ({ id, timestamp, level: "INFO", service: "api-gateway", message: "m", ...extra });
+
+test("the tail keeps the newest N, deduplicates by id and counts what it trimmed", () => {
+  const tail = new Tail(3);
+  assert.equal(tail.add([rec("a", "2026-01-01T00:00:01Z"), rec("b", "2026-01-01T00:00:02Z")]), 2);
+  assert.equal(tail.add([rec("b", "2026-01-01T00:00:02Z")]), 0);
+  tail.add([rec("c", "2026-01-01T00:00:03Z"), rec("d", "2026-01-01T00:00:04Z")]);
+  assert.deepEqual(tail.records.map((r) => r.id), ["d", "c", "b"]);
+  assert.equal(tail.trimmed, 1);
+  assert.equal(tail.newestTimestamp(), "2026-01-01T00:00:04Z");
+});
+
+test("a gap fill of older records lands in timestamp order", () => {
+  const tail = new Tail(10);
+  tail.add([rec("new", "2026-01-01T00:00:09Z")]);
+  tail.add([rec("gap2", "2026-01-01T00:00:05Z"), rec("gap1", "2026-01-01T00:00:04Z"), rec("newest", "2026-01-01T00:00:10Z")]);
+  assert.deepEqual(tail.records.map((r) => r.id), ["newest", "new", "gap2", "gap1"]);
+});
+
+test("filters match level, minimum level, service and every word of the text", () => {
+  const error = rec("1", "t", { level: "ERROR", level_no: 40, service: "trading-engine", message: "Order REJECTED by exchange" });
+  const info = rec("2", "t", { level: "INFO", level_no: 20 });
+  const f = (changes) => matcher({ ...emptyFilters(), ...changes });
+  assert.ok(f({})(error) && f({})(info));
+  assert.ok(f({ level: "error" })(error) && !f({ level: "ERROR" })(info));
+  assert.ok(f({ min_level: "WARNING" })(error) && !f({ min_level: "WARNING" })(info));
+  assert.ok(f({ min_level: "RISK_ALERT" })(rec("3", "t", { level: "CRITICAL" })));
+  assert.ok(f({ services: ["trading-engine"] })(error) && !f({ services: ["trading-engine"] })(info));
+  assert.ok(f({ q: "rejected order" })(error) && !f({ q: "rejected cancelled" })(error));
+});
+
+test("search parameters repeat service and drop empty filters", () => {
+  const params = filterParams({ ...emptyFilters(), services: ["a", "b"], q: " x ", level: "" }, { limit: 5, cursor: null });
+  assert.equal(params.toString(), "q=x&service=a&service=b&limit=5");
+});
+
+test("CSV quotes separators, newlines and quotes, and keeps formulas as text", () => {
+  const csv = toCsv([{ id: "1", message: 'a,"b"\nc', service: "=HYPERLINK(1)", extra_data: { k: 1 } }]);
+  const [header, row] = csv.split("\r\n");
+  assert.equal(header, "id,service,message,extra_data");
+  assert.equal(row, "1,'=HYPERLINK(1),\"a,\"\"b\"\"\nc\",\"{\"\"k\"\":1}\"");
+});
+
+test("NDJSON and JSON round-trip the records", () => {
+  const records = [rec("1", "t"), rec("2", "t", { extra_data: { "<b>": "</script>" } })];
+  assert.deepEqual(toNdjson(records).trim().split("\n").map((l) => JSON.parse(l)), records);
+  assert.deepEqual(JSON.parse(toJson(records)), records);
+});
+
+test("control characters become visible text and one-line cells show line breaks", () => {
+  assert.equal(safeText("\u001b[31mred\u001b[0m\u0000"), "^[[31mred^[[0m^@");
+  assert.equal(safeText("a\nb\tc"), "a\nb\tc");
+  assert.equal(oneLine("a\r\nb"), "a \u23ce b");
+  assert.equal(oneLine("x".repeat(10), 4), "xxxx\u2026");
+});
+
+test("backoff grows exponentially with jitter up to the cap", () => {
+  const low = (attempt) => backoffDelay(attempt, { random: () => 0 });
+  const high = (attempt) => backoffDelay(attempt, { random: () => 1 });
+  assert.deepEqual([0, 1, 2, 3].map(high), [500, 1000, 2000, 4000]);
+  assert.deepEqual([0, 1, 2].map(low), [250, 500, 1000]);
+  assert.equal(high(20), 30_000);
+});
+
+test("stats cards add error, warning and info bands from the counts by level", () => {
+  const { cards, services } = readStats({
+    total: 10,
+    by_level: { DEBUG: 1, INFO: 2, TRADE_EXECUTED: 1, WARNING: 2, RISK_ALERT: 1, ERROR: 2, CRITICAL: 1 },
+    by_service: { a: 6, b: 4 },
+  });
+  assert.deepEqual(cards, { total: 10, errors: 3, warnings: 3, info: 3 });
+  assert.deepEqual(services, ["a", "b"]);
+});
+
+test("volume buckets count per minute by band over a fixed window", () => {
+  const volume = new Volume(5);
+  const now = Date.now();
+  const iso = (ms) => new Date(ms).toISOString();
+  volume.add([
+    rec("1", iso(now), { level: "ERROR" }),
+    rec("2", iso(now), { level: "INFO" }),
+    rec("3", iso(now - 60_000), { level: "WARNING" }),
+    rec("4", iso(now - 3_600_000), { level: "ERROR" }),
+  ]);
+  const series = volume.series(now);
+  assert.equal(series.length, 5);
+  assert.deepEqual(series[4].counts, { error: 1, warning: 0, info: 1, debug: 0 });
+  assert.equal(series[3].counts.warning, 1);
+  assert.equal(series.reduce((n, p) => n + p.counts.error, 0), 1);
+});

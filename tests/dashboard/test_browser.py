@@ -1,0 +1,264 @@
+"""The dashboard in a real browser against the dev host: live tail, filters, detail, request
+view, hostile records, export, reader view and sign-in."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from playwright.async_api import WebSocket, expect
+
+from tests.dashboard.conftest import ADMIN_KEY, INGEST_KEY, READER_KEY, Dashboard, marker, record
+
+pytestmark = pytest.mark.browser
+
+
+async def test_page_loads_live_with_no_console_errors(dashboard: Dashboard) -> None:
+    requests: list[str] = []
+    dashboard.page.on("request", lambda r: requests.append(r.url))
+    response = await dashboard.page.goto(f"{dashboard.base_url}/api/dashboard")
+    assert response is not None and response.status == 200
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    await dashboard.page.fill("#api-key", ADMIN_KEY)
+    await dashboard.page.click("form[data-testid=signin] button[type=submit]")
+    await dashboard.wait_live()
+    await expect(dashboard.page.get_by_test_id("volume-chart")).to_be_visible()
+    await expect(dashboard.page.get_by_test_id("card-total")).to_be_visible()
+    await dashboard.page.wait_for_timeout(500)
+    assert dashboard.problems == []
+    foreign = [u for u in requests if not u.startswith((dashboard.base_url, "ws://127.0.0.1"))]
+    assert foreign == [], "every asset and call must be served by the app itself"
+
+
+async def test_a_posted_record_appears_in_the_live_tail(dashboard: Dashboard) -> None:
+    await dashboard.open()
+    word = marker()
+    [record_id] = await dashboard.post([record(message=f"order placed {word}")])
+    row = dashboard.row(record_id)
+    await expect(row).to_be_visible(timeout=5_000)
+    await expect(row).to_contain_text(word)
+    assert dashboard.problems == []
+
+
+async def test_filters_narrow_the_live_tail_and_history(dashboard: Dashboard) -> None:
+    await dashboard.open()
+    word = marker()
+    await dashboard.filter_text(word)
+    info_id, error_id, other_id = await dashboard.post(
+        [
+            record(message=f"quote {word}", service="api-gateway"),
+            record(message=f"rejected {word}", service="trading-engine", level="ERROR"),
+            record(message=f"unrelated {marker()}", service="trading-engine"),
+        ]
+    )
+    await expect(dashboard.row(info_id)).to_be_visible(timeout=5_000)
+    await expect(dashboard.row(error_id)).to_be_visible()
+    assert sorted(await dashboard.shown_ids()) == sorted([info_id, error_id])
+
+    await dashboard.page.get_by_test_id("filter-min-level").select_option("ERROR")
+    await expect(dashboard.row(info_id)).to_have_count(0)
+    await expect(dashboard.row(error_id)).to_be_visible()
+
+    await dashboard.page.get_by_test_id("filter-min-level").select_option("")
+    await dashboard.page.locator(
+        "[data-testid=filter-services] [data-service='api-gateway']"
+    ).click()
+    await expect(dashboard.row(error_id)).to_have_count(0)
+    await expect(dashboard.row(info_id)).to_be_visible()
+    later_error, later_info = await dashboard.post(
+        [
+            record(message=f"later {word}", service="trading-engine", level="ERROR"),
+            record(message=f"later {word}", service="api-gateway"),
+        ]
+    )
+    await expect(dashboard.row(later_info)).to_be_visible(timeout=5_000)
+    assert later_error not in await dashboard.shown_ids()
+
+    await dashboard.page.get_by_test_id("tab-history").click()
+    await expect(dashboard.row(later_info, "history-table")).to_be_visible(timeout=5_000)
+    assert sorted(await dashboard.shown_ids("history-table")) == sorted([info_id, later_info])
+    assert other_id not in await dashboard.shown_ids("history-table")
+
+
+async def test_the_detail_panel_shows_extra_data_and_stack_trace(dashboard: Dashboard) -> None:
+    await dashboard.open(ADMIN_KEY)
+    word = marker()
+    stack = 'Traceback (most recent call last):\n  File "engine.py", line 42, in place\nKeyError'
+    [record_id] = await dashboard.post(
+        [
+            record(
+                message=f"order failed {word}",
+                level="ERROR",
+                service="trading-engine",
+                extra_data={"symbol": "BTCUSDT", "qty": 0.25, "nested": {"venue": "binance"}},
+                exception_type="KeyError",
+                exception_message="'price'",
+                stack_trace=stack,
+                request_id=f"req-{word}",
+            )
+        ]
+    )
+    await dashboard.row(record_id).click()
+    detail = dashboard.page.get_by_test_id("detail")
+    await expect(detail).to_be_visible()
+    extra = await dashboard.page.get_by_test_id("detail-extra").inner_text()
+    assert json.loads(extra) == {"symbol": "BTCUSDT", "qty": 0.25, "nested": {"venue": "binance"}}
+    assert "\n  " in extra, "extra data is shown as indented JSON"
+    assert await dashboard.page.get_by_test_id("detail-stack").inner_text() == stack
+    await expect(detail).to_contain_text(f"req-{word}")
+    await expect(detail).to_contain_text(record_id)
+
+
+async def test_a_request_id_opens_its_records_across_services(dashboard: Dashboard) -> None:
+    await dashboard.open()
+    request_id = f"req-{marker()}"
+    services = ["api-gateway", "trading-engine", "exchange-connector"]
+    ids = await dashboard.post(
+        [
+            record(service=s, message=f"step {i}", request_id=request_id)
+            for i, s in enumerate(services)
+        ]
+    )
+    await dashboard.post([record(service="ai-processor", message="other", request_id="req-other")])
+    await expect(dashboard.row(ids[0])).to_be_visible(timeout=5_000)
+    await dashboard.row(ids[0]).get_by_test_id("request-link").click()
+    view = dashboard.page.get_by_test_id("request-view")
+    await expect(view).to_be_visible()
+    await expect(dashboard.rows("request-table")).to_have_count(3)
+    assert sorted(await dashboard.shown_ids("request-table")) == sorted(ids)
+    shown_services = await dashboard.rows("request-table").locator("td.service").all_inner_texts()
+    assert sorted(shown_services) == sorted(services)
+
+
+HOSTILE = [
+    '<img src=x onerror="window.__pwned=1">',
+    "</script><script>window.__pwned=2</script>",
+    "<svg onload=window.__pwned=3>",
+]
+
+
+async def test_hostile_records_render_as_text_and_run_nothing(dashboard: Dashboard) -> None:
+    await dashboard.open(ADMIN_KEY)
+    word = marker()
+    await dashboard.filter_text(word)
+    message = f"{word} {HOSTILE[0]} {HOSTILE[1]} \x1b[31mred\x1b[0m\nsecond line\r\nthird"
+    plain, hostile, evil_service = await dashboard.post(
+        [
+            record(message=f"{word} plain"),
+            record(
+                message=message,
+                level="ERROR",
+                extra_data={HOSTILE[0]: HOSTILE[1], "ansi\x1b[0m": "line\nbreak"},
+                stack_trace=f"{HOSTILE[2]}\n{HOSTILE[1]}",
+                exception_type="<b>Bold</b>",
+            ),
+            record(message=f"{word} service", service=HOSTILE[0] + "\nsvc"),
+        ]
+    )
+    for record_id in (plain, hostile, evil_service):
+        await expect(dashboard.row(record_id)).to_be_visible(timeout=5_000)
+    page = dashboard.page
+    row_heights = [
+        (await dashboard.row(i).bounding_box() or {"height": 0})["height"]
+        for i in (plain, hostile, evil_service)
+    ]
+    assert max(row_heights) - min(row_heights) < 2, "a hostile record must not break the layout"
+    await expect(dashboard.row(hostile)).to_contain_text(HOSTILE[0])
+    await expect(dashboard.row(hostile)).to_contain_text("^[[31mred")
+    await expect(dashboard.row(evil_service).locator("td.service")).to_contain_text(HOSTILE[0])
+
+    await dashboard.row(hostile).click()
+    await expect(page.get_by_test_id("detail-message")).to_contain_text(HOSTILE[1])
+    extra = json.loads(await page.get_by_test_id("detail-extra").inner_text())
+    assert extra[HOSTILE[0]] == HOSTILE[1]
+    assert await page.get_by_test_id("detail-stack").inner_text() == f"{HOSTILE[2]}\n{HOSTILE[1]}"
+    await dashboard.row(evil_service).click()
+    await page.wait_for_timeout(300)
+
+    assert await page.evaluate("window.__pwned") is None
+    assert await page.locator("#app img, #app script, #app b, #app svg [onload]").count() == 0
+    assert dashboard.problems == []
+
+
+async def test_export_downloads_the_filtered_records(dashboard: Dashboard, tmp_path: Path) -> None:
+    await dashboard.open()
+    word = marker()
+    await dashboard.filter_text(word)
+    ids = await dashboard.post(
+        [
+            record(message=f'fill {word}, "quoted"\nline', extra_data={"px": 1.5}),
+            record(message=f"cancel {word}", level="WARNING"),
+        ]
+    )
+    await dashboard.post([record(message=f"unrelated {marker()}")])
+    for record_id in ids:
+        await expect(dashboard.row(record_id)).to_be_visible(timeout=5_000)
+
+    async def download(fmt: str) -> str:
+        await dashboard.page.get_by_test_id("export-format").select_option(fmt)
+        async with dashboard.page.expect_download() as info:
+            await dashboard.page.get_by_test_id("export").click()
+        target = tmp_path / (await info.value).suggested_filename
+        await (await info.value).save_as(target)
+        assert target.suffix == f".{fmt}"
+        return target.read_text()
+
+    as_json = json.loads(await download("json"))
+    assert sorted(r["id"] for r in as_json) == sorted(ids)
+    assert next(r for r in as_json if r["id"] == ids[0])["extra_data"] == {"px": 1.5}
+    lines = (await download("ndjson")).splitlines()
+    assert sorted(json.loads(line)["id"] for line in lines) == sorted(ids)
+    rows = list(csv.DictReader(io.StringIO(await download("csv"))))
+    assert sorted(r["id"] for r in rows) == sorted(ids)
+    assert next(r for r in rows if r["id"] == ids[0])["message"] == f'fill {word}, "quoted"\nline'
+
+
+async def test_a_reader_never_sees_admin_only_fields(dashboard: Dashboard) -> None:
+    frames: list[str] = []
+
+    def on_websocket(ws: WebSocket) -> None:
+        ws.on("framereceived", lambda payload: frames.append(str(payload)))
+
+    dashboard.page.on("websocket", on_websocket)
+    await dashboard.open(READER_KEY)
+    word = marker()
+    hidden = ("Traceback: hidden", "hidden message", "10.1.2.3", "bot/1.0")
+    [record_id] = await dashboard.post(
+        [
+            record(
+                message=f"secret fields {word}",
+                level="ERROR",
+                stack_trace=hidden[0],
+                exception_message=hidden[1],
+                ip_address=hidden[2],
+                user_agent=hidden[3],
+            )
+        ]
+    )
+    await expect(dashboard.row(record_id)).to_be_visible(timeout=5_000)
+    assert any(word in frame for frame in frames), "the record came over the stream"
+    assert not [h for h in hidden if any(h in frame for frame in frames)]
+    await dashboard.row(record_id).click()
+    detail = dashboard.page.get_by_test_id("detail")
+    await expect(detail).to_be_visible()
+    text = await detail.inner_text()
+    assert not [h for h in hidden if h in text]
+    await expect(dashboard.page.get_by_test_id("detail-stack")).to_have_count(0)
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [(INGEST_KEY, "may not read logs"), ("not-a-key", "Unknown key")],
+)
+async def test_sign_in_refuses_keys_that_cannot_read(
+    dashboard: Dashboard, key: str, message: str
+) -> None:
+    await dashboard.page.goto(f"{dashboard.base_url}/api/dashboard")
+    await dashboard.page.fill("#api-key", key)
+    await dashboard.page.click("form[data-testid=signin] button[type=submit]")
+    await expect(dashboard.page.get_by_test_id("signin-error")).to_contain_text(message)
+    assert await dashboard.page.evaluate("sessionStorage.length") == 0
