@@ -45,6 +45,7 @@ SHORT_FIELD_CHARS = 256
 USER_AGENT_CHARS = 1024
 STACK_TRACE_BYTES = 64 * 1024
 ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_ID = ID_PATTERN.fullmatch
 UNKNOWN_SERVICE = "unknown"
 MIN_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -307,36 +308,56 @@ def _extra(raw: Mapping[str, Any]) -> dict[str, Any] | None:
 # --- the record --------------------------------------------------------------------------
 
 
+_SHORT_LIMITS: tuple[tuple[str, int], ...] = (
+    ("logger_name", SHORT_FIELD_CHARS),
+    ("request_id", SHORT_FIELD_CHARS),
+    ("user_id", SHORT_FIELD_CHARS),
+    ("session_id", SHORT_FIELD_CHARS),
+    ("event_type", SHORT_FIELD_CHARS),
+    ("exception_type", SHORT_FIELD_CHARS),
+    ("user_agent", USER_AGENT_CHARS),
+)
+
+
 def normalize_in(raw: Any, ctx: Context) -> dict[str, Any]:
     """The normalised (not yet redacted) record, or RecordError naming the field."""
-    if not isinstance(raw, dict):
+    if raw.__class__ is not dict:
         if not isinstance(raw, Mapping):
             raise RecordError(f"a record must be a JSON object, not {_type_name(raw)}")
         raw = dict(raw)
     settings = ctx.settings
+    get = raw.get
     message = _message(raw, settings.max_message_bytes)
-    level, level_no = _level(raw.get("level"))
-    service = _service(raw.get("service"), ctx.caller)
-    return {
-        "id": _id(raw.get("id")),
-        "timestamp": _timestamp(raw.get("timestamp"), ctx),
+    level, level_no = _level(get("level"))
+    service = _service(get("service"), ctx.caller)
+    record_id = get("id")
+    record = {
+        "id": record_id if record_id.__class__ is str and _ID(record_id) else _id(record_id),
+        "timestamp": _timestamp(get("timestamp"), ctx),
         "received_at": ctx.received_at,
         "level": level,
         "level_no": level_no,
         "service": service,
-        "logger_name": _short(raw, "logger_name") or service,
+        "logger_name": get("logger_name"),
         "message": message,
-        "request_id": _short(raw, "request_id"),
-        "user_id": _short(raw, "user_id"),
-        "session_id": _short(raw, "session_id"),
-        "event_type": _short(raw, "event_type"),
+        "request_id": get("request_id"),
+        "user_id": get("user_id"),
+        "session_id": get("session_id"),
+        "event_type": get("event_type"),
         "extra_data": _extra(raw),
-        "exception_type": _short(raw, "exception_type"),
+        "exception_type": get("exception_type"),
         "exception_message": _text(raw, "exception_message", settings.max_message_bytes),
         "stack_trace": _text(raw, "stack_trace", STACK_TRACE_BYTES),
-        "ip_address": _ip(raw.get("ip_address")),
-        "user_agent": _short(raw, "user_agent", USER_AGENT_CHARS),
+        "ip_address": _ip(get("ip_address")),
+        "user_agent": get("user_agent"),
     }
+    for name, limit in _SHORT_LIMITS:
+        value = record[name]
+        if value is not None and (value.__class__ is not str or not 0 < len(value) <= limit):
+            record[name] = _short(raw, name, limit)
+    if record["logger_name"] is None:
+        record["logger_name"] = service
+    return record
 
 
 def _dumps(record: dict[str, Any]) -> bytes:
@@ -357,6 +378,11 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
+_NUL_HIT = redaction.RULE_COUNT
+_SCREEN = redaction.screen(r"\\u0000")
+"""One pass over an event body: might it hold a secret (a rule's index), or an escaped NUL?"""
+
+
 def prepare(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
     """Validate, normalise and redact one record; return it with its event body."""
     record = normalize_in(raw, ctx)
@@ -365,14 +391,12 @@ def prepare(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
     limit = ctx.settings.max_extra_data_bytes
     if extra is not None and len(body) > limit and len(_dumps(extra)) > limit:
         raise RecordError(f"extra_data is larger than {limit} bytes serialised")
-    changed = False
-    if redaction.might_contain_secret(body):
-        redaction.redact_record(record)
-        changed = True
-    if b"\\u0000" in body:
-        record = _without_nul(record)
-        changed = True
-    if changed:
+    hits = _SCREEN.Match(body)
+    if hits:
+        if min(hits) < _NUL_HIT:
+            redaction.redact_record(record)
+        if _NUL_HIT in hits:
+            record = _without_nul(record)
         body = _dumps(record)
     return record, body
 

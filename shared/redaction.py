@@ -7,16 +7,21 @@ Two kinds of rule:
 - by value: inside every string, a secret is replaced and its readable prefix kept
   (`password=[REDACTED]`, `Bearer [REDACTED]`, `[REDACTED:card]`).
 
-Clean text costs almost nothing: `might_contain_secret` is one search of a small pattern over
-the lower-cased text (the caller runs it once over a whole serialised record), and only text it
-flags goes through the combined pattern of all the rules.
+Clean text costs almost nothing: every rule has a trigger, and all triggers run as one RE2 set
+(a linear-time automaton, about 2 ns a byte) that the caller runs once over a whole serialised
+record. Only a string whose triggers fire goes through those rules' Python patterns.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
+import re2
 
 REDACTED = "[REDACTED]"
 
@@ -80,25 +85,6 @@ def is_sensitive_key(key: str) -> bool:
     return known
 
 
-# The pre-check, searched over lower-cased text (str or bytes). It is a superset of every
-# rule's trigger, including the key words, so a record it does not flag holds no secret.
-_PRECHECK_SOURCE = (
-    r"pass|pwd|secret|key|token|auth|cookie|credential|mnemonic|seed|connection.?string"
-    r"|card.?number|cvv|cvc|ssn|otp|pin\W|sig(?:[^a-z]|nature|n[^a])|bearer|basic|eyj|=="
-    r"|akia|asia|://[^/\s\"@]+@|(?<![a-z])sk-|[sr]k_live|gh[pousr]_|github_pat|xox|aiza"
-    r"|\d{3}-\d\d-\d{4}|\d{8,10}:|\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d"
-)
-_PRECHECK_TEXT = re.compile(_PRECHECK_SOURCE)
-_PRECHECK_BYTES = re.compile(_PRECHECK_SOURCE.encode())
-
-
-def might_contain_secret(data: str | bytes) -> bool:
-    """Cheap test: False means the text certainly holds nothing to redact."""
-    if isinstance(data, bytes):
-        return _PRECHECK_BYTES.search(data.lower()) is not None
-    return _PRECHECK_TEXT.search(data.lower()) is not None
-
-
 _STRONG_TEXT_KEY = (
     r"password|passwd|passphrase|secret|api[ _.-]?key|access[ _.-]?key|private[ _.-]?key"
     r"|priv[_.-]?key|account[_.-]?key|auth[_.-]?key|hmac[_.-]?key|signing[_.-]?key"
@@ -110,37 +96,18 @@ _WEAK_TEXT_KEY = r"token|pwd|signature|auth|ssn|otp"
 _UNQUOTED_VALUE = r"[^\s\"',;&)}\]<>\\]+"
 _AUTH_SCHEME = r"(?:(?i:bearer|basic|token|digest)\s+)?"
 
-_RULES = "|".join(
-    (
-        r"(?P<pem>-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)"
-        r"(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\Z))",
-        # key=value, key: value, "key": "value" (also inside escaped JSON)
-        r"(?P<kv>(?P<kv_key>(?<![\w.-])[\w.-]*?"
-        rf"(?:(?i:{_STRONG_TEXT_KEY})[\w.-]*|(?i:{_WEAK_TEXT_KEY})|(?<![a-z])(?i:pass|sig)))"
-        r"(?P<kv_sep>(?:\\?[\"'])?\s*(?:=>|[:=])\s*)"
-        r"(?:(?P<kv_open>\\?\"|')(?P<kv_quoted>.*?)(?P=kv_open)"
-        rf"|(?P<kv_value>(?:\\?[\"'])?{_AUTH_SCHEME}{_UNQUOTED_VALUE})))",
-        # "API key abc123..." with no separator: only a long token with digits and letters
-        r"(?P<kvspace>(?P<kvs_key>(?<![\w-])(?i:api[ _-]?(?:key|secret)|secret[ _-]?key"
-        r"|passphrase|password|private[ _-]?key|access[ _-]?key|token))\s+"
-        r"(?P<kvs_value>(?=[A-Za-z0-9+/=_-]*\d)(?=[A-Za-z0-9+/=_-]*[A-Za-z])"
-        r"[A-Za-z0-9+/=_-]{16,}))",
-        r"(?P<jwt>(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
-        r"(?P<bearer>(?P<scheme>\b(?i:bearer|basic)\s+)(?P<credential>[A-Za-z0-9._~+/=-]+))",
-        r"(?P<urlcred>(?<=://)(?P<url_user>[^\s:/@\"']+):(?P<url_password>[^\s/@\"']+)@)",
-        r"(?P<storage_key>(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=]))",
-        r"(?P<aws_key>(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9]))",
-        r"(?P<api_token>(?<![A-Za-z0-9_-])(?:sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}"
-        r"|[sr]k_live_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,}"
-        r"|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[A-Za-z0-9_-]{35}))",
-        r"(?P<telegram>(?<![\w:])\d{8,10}:[A-Za-z0-9_-]{35}(?![\w-]))",
-        r"(?P<ssn>(?<![\w-])(?!000|666|9)\d{3}-(?!00)\d\d-(?!0000)\d{4}(?![\w-]))",
-        r"(?P<card>(?<![\w.])(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2}[ -]\d{1,7}"
-        r"|\d{4}[ -]\d{6}[ -]\d{4,5})(?![\w]|[.-]\d))",
-    )
+_KV = (
+    r"(?P<kv_key>"
+    rf"(?i:{_STRONG_TEXT_KEY})[\w.-]*|(?i:{_WEAK_TEXT_KEY})|(?<![a-z])(?i:pass|sig))"
+    r"(?P<kv_sep>(?:\\?[\"'])?\s*(?:=>|[:=])\s*)"
+    r"(?:(?P<kv_open>\\?\"|')(?P<kv_quoted>.*?)(?P=kv_open)"
+    rf"|(?P<kv_value>(?:\\?[\"'])?{_AUTH_SCHEME}{_UNQUOTED_VALUE}))"
 )
-_PATTERN = re.compile(_RULES)
-
+_KVSPACE = (
+    r"(?<![\w-])(?i:api[ _-]?(?:key|secret)|secret[ _-]?key|passphrase|password|private[ _-]?key"
+    r"|access[ _-]?key|token)\s+"
+    r"(?P<kvs_value>(?=[A-Za-z0-9+/=_-]*\d)(?=[A-Za-z0-9+/=_-]*[A-Za-z])[A-Za-z0-9+/=_-]{16,})"
+)
 # Words after "Bearer"/"Basic" in prose, not credentials.
 _SCHEME_PROSE = frozenset(
     {
@@ -200,6 +167,9 @@ def is_card_number(digits: str) -> bool:
     return _luhn(digits)
 
 
+_SCHEME = re.compile(r"(?i:bearer|basic|token|digest)\s+")
+
+
 def _kv(m: re.Match[str]) -> str:
     head = m.group("kv_key") + m.group("kv_sep")
     open_quote = m.group("kv_open")
@@ -207,7 +177,7 @@ def _kv(m: re.Match[str]) -> str:
         return f"{head}{open_quote}{REDACTED}{open_quote}"
     value = m.group("kv_value")
     quote = value[: len(value) - len(value.lstrip("\\\"'"))]
-    scheme = re.match(r"(?i:bearer|basic|token|digest)\s+", value[len(quote) :])
+    scheme = _SCHEME.match(value, len(quote))
     prefix = quote + (scheme.group(0) if scheme else "")
     return f"{head}{prefix}{REDACTED}"
 
@@ -236,31 +206,214 @@ def _card(m: re.Match[str]) -> str:
     return "[REDACTED:card]" if is_card_number(digits) else text
 
 
-_REPLACERS: dict[str, Callable[[re.Match[str]], str]] = {
-    "pem": lambda m: "[REDACTED:private_key]",
-    "kv": _kv,
-    "kvspace": _kvspace,
-    "jwt": lambda m: "[REDACTED:jwt]",
-    "bearer": _bearer,
-    "urlcred": _urlcred,
-    "storage_key": lambda m: "[REDACTED:storage_key]",
-    "aws_key": lambda m: "[REDACTED:aws_key]",
-    "api_token": lambda m: "[REDACTED:token]",
-    "telegram": lambda m: "[REDACTED:telegram_token]",
-    "ssn": lambda m: "[REDACTED:ssn]",
-    "card": _card,
-}
+def _constant(text: str) -> Callable[[re.Match[str]], str]:
+    return lambda m: text
 
 
-def _replace(m: re.Match[str]) -> str:
-    return _REPLACERS[m.lastgroup or ""](m)
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A kind of secret found by value: `redact` rewrites a text, and only runs on text where
+    `trigger` (an RE2 pattern, a superset of what `redact` replaces) fires."""
+
+    name: str
+    trigger: str
+    redact: Callable[[str], str]
+
+
+def _sub(pattern: str, replace: Callable[[re.Match[str]], str]) -> Callable[[str], str]:
+    return functools.partial(re.compile(pattern).sub, replace)
+
+
+_KV_PATTERN = re.compile(_KV)
+_KVSPACE_PATTERN = re.compile(_KVSPACE)
+# Where a key of _KV or _KVSPACE can start: scanning for these with str.find and trying the
+# patterns only there is some 20 times faster than letting `re` try every position.
+_KEY_STARTS: tuple[str, ...] = (
+    "pass",
+    "pwd",
+    "secret",
+    "api",
+    "access",
+    "priv",
+    "account",
+    "auth",
+    "hmac",
+    "sig",
+    "encryption",
+    "master",
+    "subscription",
+    "cookie",
+    "credential",
+    "mnemonic",
+    "seed",
+    "session",
+    "connection",
+    "card",
+    "cvv",
+    "cvc",
+    "token",
+    "ssn",
+    "otp",
+)
+
+
+def _redact_key_values(text: str) -> str:
+    """`key=value`, `key: value`, `"key": "value"` and `API key <long token>` for every
+    sensitive key word in the text."""
+    lower = text.lower()
+    if len(lower) != len(text):
+        return _KVSPACE_PATTERN.sub(_kvspace, _KV_PATTERN.sub(_kv, text))
+    starts: set[int] = set()
+    for word in _KEY_STARTS:
+        at = lower.find(word)
+        while at != -1:
+            starts.add(at)
+            at = lower.find(word, at + 1)
+    pieces: list[str] = []
+    done = 0
+    for start in sorted(starts):
+        if start < done:
+            continue
+        match = _KV_PATTERN.match(text, start)
+        if match is not None:
+            replacement = _kv(match)
+        else:
+            match = _KVSPACE_PATTERN.match(text, start)
+            if match is None:
+                continue
+            replacement = _kvspace(match)
+        pieces.append(text[done:start])
+        pieces.append(replacement)
+        done = match.end()
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+# Every key word of STRONG_KEY_WORDS, WEAK_KEY_WORDS and the text rules, as one trigger;
+# `sig`/`sign`/`pin` only as whole words, so "signal" and "ping" do not fire it.
+_KEY_TRIGGER = (
+    r"(?i)pass|pwd|secret|key|token|auth|cookie|credential|mnemonic|seed|connection.?string"
+    r"|card.?number|cvv|cvc|ssn|otp|pin(?:[^a-z]|$)|sig(?:[^a-z]|$|nature|n(?:[^a]|$))"
+)
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "private_key",
+        r"PRIVATE KEY-----",
+        _sub(
+            r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)"
+            r"(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+            _constant("[REDACTED:private_key]"),
+        ),
+    ),
+    Rule("key_value", _KEY_TRIGGER, _redact_key_values),
+    Rule(
+        "jwt",
+        r"eyJ[A-Za-z0-9_-]{4,}\.",
+        _sub(
+            r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
+            _constant("[REDACTED:jwt]"),
+        ),
+    ),
+    Rule(
+        "bearer",
+        r"(?i)(?:bearer|basic)\s",
+        _sub(r"(?P<scheme>\b(?i:bearer|basic)\s+)(?P<credential>[A-Za-z0-9._~+/=-]+)", _bearer),
+    ),
+    Rule(
+        "url_password",
+        r"://[^\s:/@\"']+:[^\s/@\"']+@",
+        _sub(r"(?<=://)(?P<url_user>[^\s:/@\"']+):(?P<url_password>[^\s/@\"']+)@", _urlcred),
+    ),
+    Rule(
+        "storage_key",
+        r"[A-Za-z0-9+/]{86}==",
+        _sub(
+            r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])",
+            _constant("[REDACTED:storage_key]"),
+        ),
+    ),
+    Rule(
+        "aws_key",
+        r"(?:AKIA|ASIA)[A-Z0-9]{16}",
+        _sub(
+            r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])", _constant("[REDACTED:aws_key]")
+        ),
+    ),
+    Rule(
+        "api_token",
+        r"sk-|[sr]k_live_|gh[pousr]_|github_pat_|xox[abposr]-|AIza",
+        _sub(
+            r"(?<![A-Za-z0-9_-])(?:sk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}"
+            r"|[sr]k_live_[A-Za-z0-9]{16,}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,}"
+            r"|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[A-Za-z0-9_-]{35})",
+            _constant("[REDACTED:token]"),
+        ),
+    ),
+    Rule(
+        "telegram_token",
+        r"\d{8,10}:[A-Za-z0-9_-]{35}",
+        _sub(
+            r"(?<![\w:])\d{8,10}:[A-Za-z0-9_-]{35}(?![\w-])", _constant("[REDACTED:telegram_token]")
+        ),
+    ),
+    Rule(
+        "ssn",
+        r"\d{3}-\d\d-\d{4}",
+        _sub(
+            r"(?<![\w-])(?!000|666|9)\d{3}-(?!00)\d\d-(?!0000)\d{4}(?![\w-])",
+            _constant("[REDACTED:ssn]"),
+        ),
+    ),
+    Rule(
+        "card",
+        r"(?:^|[^0-9A-Za-z_.])\d(?:[ -]?\d){12}",
+        _sub(
+            r"(?<![\w.])(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2}[ -]\d{1,7}|\d{4}[ -]\d{6}[ -]\d{4,5})"
+            r"(?![\w]|[.-]\d)",
+            _card,
+        ),
+    ),
+)
+RULE_COUNT = len(RULES)
+
+
+def screen(*extra_patterns: str) -> re2.Set:
+    """An RE2 set of every rule's trigger (indexes 0 to RULE_COUNT - 1) and then
+    `extra_patterns`: one linear pass answers several cheap questions about a text."""
+    options = re2.Options()
+    options.never_capture = True
+    checker = re2.Set.SearchSet(options)
+    for pattern in (*(rule.trigger for rule in RULES), *extra_patterns):
+        checker.Add(pattern)
+    checker.Compile()
+    return checker
+
+
+_SCREEN = screen()
+
+
+def triggered(data: str | bytes) -> list[int]:
+    """Indexes of the rules whose trigger fires in this text (empty: nothing to redact)."""
+    return _SCREEN.Match(data) or []
+
+
+def might_contain_secret(data: str | bytes) -> bool:
+    """Cheap test: False means the text certainly holds nothing to redact, by value or by a
+    sensitive key name."""
+    return _SCREEN.Match(data) is not None
 
 
 def redact_text(text: str) -> str:
     """The text with every secret found by value replaced."""
-    if not might_contain_secret(text):
+    hits = _SCREEN.Match(text)
+    if not hits:
         return text
-    return _PATTERN.sub(_replace, text)
+    for index in sorted(hits):
+        text = RULES[index].redact(text)
+    return text
 
 
 def _redact_number(value: int) -> Any:
@@ -305,5 +458,5 @@ def redact_record(record: dict[str, Any]) -> None:
         if isinstance(text, str):
             record[name] = redact_text(text)
     extra = record.get("extra_data")
-    if extra is not None:
+    if extra and might_contain_secret(orjson.dumps(extra)):
         record["extra_data"] = redact_value(extra)

@@ -1,0 +1,170 @@
+"""Ingest throughput on one core: parse + validate + normalise + redact + serialise of
+realistic 500-record request bodies, beside plain `orjson.loads` and `json.loads` of the same
+bodies measured in the same run."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from shared import ingest
+from shared.access import Caller, Role
+from shared.settings import Settings
+
+TARGET_RECORDS_PER_SECOND = 100_000
+RECORDS_PER_BODY = 500
+BODIES = 8
+ROUNDS = 7
+
+SERVICES = (
+    "api-gateway",
+    "trading-engine",
+    "ai-processor",
+    "telegram-bot",
+    "portfolio-manager",
+    "exchange-connector",
+)
+LEVELS = (
+    ("INFO", 50),
+    ("DEBUG", 15),
+    ("TRADE_EXECUTED", 10),
+    ("SIGNAL_RECEIVED", 8),
+    ("AI_DECISION", 6),
+    ("WARNING", 6),
+    ("RISK_ALERT", 2),
+    ("ERROR", 3),
+)
+SECRETS = (
+    "login ok password=hunter2-{n}",
+    "calling exchange with Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ{n}In0.sig{n}",
+    "card on file 4111 1111 1111 1111 for user {n}",
+    "connect postgres://bot:s3cret{n}@db.internal:5432/trading",
+)
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT")
+
+
+def realistic_record(rng: random.Random, now: datetime, n: int) -> dict[str, Any]:
+    """About 500 bytes serialised: a bot's order, signal or status line with context."""
+    level = rng.choices([name for name, _ in LEVELS], [w for _, w in LEVELS])[0]
+    service = rng.choice(SERVICES)
+    symbol = rng.choice(SYMBOLS)
+    price = round(rng.uniform(0.5, 70_000), 2)
+    qty = round(rng.uniform(0.001, 5), 4)
+    message = (
+        f"{rng.choice(['Order filled', 'Signal received', 'Position updated', 'Quote'])} "
+        f"{symbol} {rng.choice(['BUY', 'SELL'])} {qty} @ {price} "
+        f"order {rng.randrange(10**11, 10**12)} latency {rng.randint(3, 900)} ms"
+    )
+    if rng.random() < 0.05:
+        message = rng.choice(SECRETS).format(n=n)
+    record: dict[str, Any] = {
+        "timestamp": (now - timedelta(milliseconds=rng.randint(0, 60_000))).isoformat(),
+        "level": level,
+        "service": service,
+        "logger_name": f"{service.replace('-', '_')}.core",
+        "message": message,
+        "request_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "event_type": rng.choice(["order", "signal", "heartbeat", "fill"]),
+        "extra_data": {
+            "symbol": symbol,
+            "price": price,
+            "qty": qty,
+            "exchange": rng.choice(["binance", "bybit", "kraken"]),
+            "strategy": rng.choice(["momentum", "mean_reversion", "grid"]),
+            "trade_hash": f"{rng.getrandbits(256):064x}",
+            "fees": {"maker": 0.001, "taker": 0.0015},
+        },
+    }
+    if rng.random() < 0.3:
+        record["user_id"] = f"user-{rng.randint(1, 500)}"
+        record["ip_address"] = f"10.0.{rng.randint(0, 3)}.{rng.randint(1, 254)}"
+    if level == "ERROR":
+        record["exception_type"] = "TimeoutError"
+        record["exception_message"] = "exchange did not answer within 5 s"
+    return record
+
+
+def make_bodies(now: datetime) -> list[bytes]:
+    rng = random.Random(7)
+    return [
+        orjson.dumps(
+            [realistic_record(rng, now, b * RECORDS_PER_BODY + i) for i in range(RECORDS_PER_BODY)]
+        )
+        for b in range(BODIES)
+    ]
+
+
+def best_rate(work: Callable[[bytes], Any], bodies: list[bytes]) -> float:
+    """Records per second of the median round (rounds interleave with the other workloads)."""
+    times = []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        for body in bodies:
+            work(body)
+        times.append(time.perf_counter() - started)
+    return len(bodies) * RECORDS_PER_BODY / statistics.median(times)
+
+
+def main() -> bool:
+    now = datetime.now(UTC)
+    settings = Settings()
+    caller = Caller(name="bench", role=Role.INGEST)
+    bodies = make_bodies(now)
+    gz_bodies = [gzip.compress(b, 6) for b in bodies]
+    json_headers = {"Content-Type": "application/json"}
+    gz_headers = {**json_headers, "Content-Encoding": "gzip"}
+    ndjson_bodies = [b"\n".join(orjson.dumps(r) for r in orjson.loads(b)) for b in bodies]
+    nd_headers = {"Content-Type": "application/x-ndjson"}
+
+    def ingest_json(body: bytes) -> Any:
+        return ingest.parse_request(body, json_headers, caller, settings, now)
+
+    def ingest_gzip(body: bytes) -> Any:
+        return ingest.parse_request(body, gz_headers, caller, settings, now)
+
+    def ingest_ndjson(body: bytes) -> Any:
+        return ingest.parse_request(body, nd_headers, caller, settings, now)
+
+    sample = ingest_json(bodies[0])
+    assert sample.summary()["accepted"] == RECORDS_PER_BODY, sample.rejected[:3]
+    redacted = sum(b"[REDACTED" in body for _, body in sample.events)
+    event_bytes = statistics.mean(len(body) for _, body in sample.events)
+    input_bytes = len(bodies[0]) / RECORDS_PER_BODY
+
+    for work, data in ((ingest_json, bodies), (orjson.loads, bodies)):
+        best_rate(work, data[:2])  # warm caches and allocators
+    rates = {
+        "orjson.loads": best_rate(orjson.loads, bodies),
+        "json.loads": best_rate(json.loads, bodies),
+        "ingest JSON": best_rate(ingest_json, bodies),
+        "ingest NDJSON": best_rate(ingest_ndjson, ndjson_bodies),
+        "ingest JSON gzip": best_rate(ingest_gzip, gz_bodies),
+    }
+    base = rates["orjson.loads"]
+    print(
+        f"{BODIES} bodies x {RECORDS_PER_BODY} records, {input_bytes:.0f} B/record in, "
+        f"{event_bytes:.0f} B/event out, {redacted} of {RECORDS_PER_BODY} records redacted"
+    )
+    print(f"{'workload':<20} {'records/s':>12} {'µs/record':>10} {'vs orjson.loads':>16}")
+    for name, rate in rates.items():
+        print(f"{name:<20} {rate:>12,.0f} {1e6 / rate:>10.2f} {rate / base:>15.3f}x")
+    ingest_rate = rates["ingest JSON"]
+    print(
+        f"ingest JSON vs json.loads: {ingest_rate / rates['json.loads']:.2f}x; "
+        f"target {TARGET_RECORDS_PER_SECOND:,} records/s: "
+        f"{'met' if ingest_rate >= TARGET_RECORDS_PER_SECOND else 'MISSED'}"
+    )
+    return ingest_rate >= TARGET_RECORDS_PER_SECOND
+
+
+if __name__ == "__main__":
+    raise SystemExit(0 if main() else 1)
