@@ -9,6 +9,7 @@ indexes are built in bulk rather than row by row."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -52,7 +53,9 @@ async def loaded(conn: asyncpg.Connection, rows: int, days: int) -> datetime | N
     return None
 
 
-async def load(dsn: str, rows: int = 5_000_000, days: int = 30, log=print) -> datetime:
+async def load(
+    dsn: str, rows: int = 5_000_000, days: int = 30, log: Callable[[str], None] = print
+) -> datetime:
     """Make sure the bench database holds the data; return the first day (UTC midnight)."""
     await migrate.apply(dsn)
     conn = await asyncpg.connect(dsn)

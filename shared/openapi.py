@@ -50,7 +50,9 @@ def _filter_parameters() -> list[dict[str, Any]]:
             {"oneOf": [level, {"type": "integer", "minimum": 0, "maximum": 100}]},
             "This level and above (a name or its number)",
         ),
-        _query("service", _text(), "Only these services (repeatable or comma-separated)", True),
+        _query(
+            "service", _text(), "Only these services (repeatable or comma-separated)", repeat=True
+        ),
         *(_query(name, _text(), f"Exact {name}") for name in params.TEXT_FILTERS),
         _query(
             "start", {"type": "string", "minLength": 1}, f"From (inclusive): {TIME_DESCRIPTION}"
@@ -392,6 +394,17 @@ def _other_paths() -> dict[str, Any]:
                     "200": _json(any_json, "Ready"),
                     "503": _json(any_json, "Not ready"),
                 },
+            }
+        },
+        "/{path}": {
+            "options": {
+                "operationId": "cors_preflight",
+                "summary": "CORS preflight for any path (origins from CORS_ALLOWED_ORIGINS)",
+                "security": [],
+                "parameters": [
+                    {"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {"204": {"description": "Allowed origins get CORS headers"}},
             }
         },
         "/openapi.json": {

@@ -1,0 +1,297 @@
+"""The read API through the functions of `function_app`, against a real PostgreSQL: filters,
+keyset pages, full text, views by role, per-service keys, errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from shared import store
+from shared.access import READER_HIDDEN_FIELDS
+from tests.query.conftest import (
+    NEAR_PHRASE,
+    PHRASE,
+    SERVICE_A,
+    SERVICE_B,
+    SERVICE_C,
+    SERVICES,
+    SUFFIX,
+    DataSet,
+    call,
+    search,
+)
+
+pytestmark = pytest.mark.usefixtures("query_settings")
+
+
+def ids(items: list[dict[str, Any]]) -> list[str]:
+    return [item["id"] for item in items]
+
+
+def ours(dataset: DataSet) -> list[tuple[str, str]]:
+    return [("service", s) for s in SERVICES]
+
+
+async def test_one_service_newest_first(dataset: DataSet) -> None:
+    reply = await search({"service": SERVICE_B, "limit": "1000"})
+    assert reply.status == 200
+    body = reply.json()
+    assert ids(body["items"]) == ids(dataset.of(SERVICE_B))
+    assert body["next_cursor"] is None
+
+
+async def test_repeated_service_parameter(dataset: DataSet) -> None:
+    reply = await search([("service", SERVICE_B), ("service", SERVICE_C), ("limit", "1000")])
+    assert ids(reply.json()["items"]) == ids(dataset.of(SERVICE_B, SERVICE_C))
+
+
+async def test_keyset_pages_cover_everything_once_in_order(dataset: DataSet) -> None:
+    seen: list[str] = []
+    token = None
+    while True:
+        query = [*ours(dataset), ("limit", "7")] + ([("cursor", token)] if token else [])
+        body = (await search(query)).json()
+        seen += ids(body["items"])
+        token = body["next_cursor"]
+        if token is None:
+            break
+    assert seen == ids(dataset.records)
+
+
+async def test_pages_stay_stable_while_newer_rows_arrive(dataset: DataSet, pg: Any) -> None:
+    first = (await search([("service", SERVICE_C), ("limit", "5")])).json()
+    newer = {
+        "id": f"late-{SUFFIX}",
+        "timestamp": dataset.now + timedelta(seconds=5),
+        "level": "INFO",
+        "service": SERVICE_C,
+        "message": "arrived between two pages",
+    }
+    await store.write(pg, [newer])
+    try:
+        second = await search(
+            [("service", SERVICE_C), ("limit", "5"), ("cursor", first["next_cursor"])]
+        )
+        expected = ids(dataset.of(SERVICE_C))
+        assert ids(first["items"]) + ids(second.json()["items"]) == expected[:10]
+    finally:
+        await pg.execute("DELETE FROM system_logs WHERE id = $1", newer["id"])
+
+
+async def test_level_and_min_level(dataset: DataSet) -> None:
+    errors = (await search([*ours(dataset), ("level", "error"), ("limit", "1000")])).json()
+    assert ids(errors["items"]) == ids([r for r in dataset.records if r["level"] == "ERROR"])
+    serious = (await search([*ours(dataset), ("min_level", "WARNING"), ("limit", "1000")])).json()
+    expected = [r for r in dataset.records if r["level"] in ("WARNING", "ERROR")]
+    assert ids(serious["items"]) == ids(expected)
+    by_number = (await search([*ours(dataset), ("min_level", "30"), ("limit", "1000")])).json()
+    assert ids(by_number["items"]) == ids(expected)
+
+
+async def test_one_request_across_services(dataset: DataSet) -> None:
+    request_id = f"req-{SUFFIX}-3"
+    body = (await search({"request_id": request_id})).json()
+    expected = [r for r in dataset.records if r["request_id"] == request_id]
+    assert len({r["service"] for r in expected}) > 1
+    assert ids(body["items"]) == ids(expected)
+
+
+@pytest.mark.parametrize("name", ["logger_name", "event_type", "user_id", "session_id"])
+async def test_exact_text_filters(dataset: DataSet, name: str) -> None:
+    value = dataset.records[7][name]
+    body = (await search([*ours(dataset), (name, value), ("limit", "1000")])).json()
+    assert ids(body["items"]) == ids([r for r in dataset.records if r[name] == value])
+
+
+async def test_full_text_word_and_exact_phrase(dataset: DataSet) -> None:
+    words = (await search([*ours(dataset), ("q", "heartbeat"), ("limit", "1000")])).json()
+    assert ids(words["items"]) == ids(
+        [r for r in dataset.records if "heartbeat" in r["message"].lower()]
+    )
+    assert any(NEAR_PHRASE in r["message"] for r in dataset.records)
+    exact = (await search([*ours(dataset), ("q", f'"{PHRASE}"'), ("limit", "1000")])).json()
+    assert ids(exact["items"]) == ids([r for r in dataset.records if PHRASE in r["message"]])
+
+
+async def test_full_text_pages_across_time_slices(dataset: DataSet) -> None:
+    seen: list[str] = []
+    token = None
+    while True:
+        query = [*ours(dataset), ("q", "order"), ("limit", "4")]
+        body = (await search(query + ([("cursor", token)] if token else []))).json()
+        seen += ids(body["items"])
+        token = body["next_cursor"]
+        if token is None:
+            break
+    assert seen == ids([r for r in dataset.records if "order" in r["message"].lower()])
+
+
+async def test_start_and_end(dataset: DataSet) -> None:
+    start = (dataset.now - timedelta(minutes=10)).isoformat()
+    end = (dataset.now - timedelta(minutes=5)).isoformat()
+    body = (
+        await search([*ours(dataset), ("start", start), ("end", end), ("limit", "1000")])
+    ).json()
+    expected = [
+        r
+        for r in dataset.records
+        if dataset.now - timedelta(minutes=10)
+        <= r["timestamp"]
+        < dataset.now - timedelta(minutes=5)
+    ]
+    assert expected and ids(body["items"]) == ids(expected)
+    relative = (await search([*ours(dataset), ("start", "2h"), ("limit", "1000")])).json()
+    assert ids(relative["items"]) == ids(dataset.records)
+    future = (await search([*ours(dataset), ("end", "3h")])).json()
+    assert future["items"] == []
+
+
+async def test_reader_gets_the_reader_view_admin_everything(dataset: DataSet) -> None:
+    query = [("service", SERVICE_A), ("level", "ERROR")]
+    admin = (await search(query, key="admin")).json()["items"]
+    reader = (await search(query, key="reader")).json()["items"]
+    assert ids(admin) == ids(reader) and admin
+    assert all(admin[0][f] for f in READER_HIDDEN_FIELDS)
+    for item in reader:
+        assert not set(READER_HIDDEN_FIELDS) & set(item)
+    one = await call("get_log", "logs/x", key="reader", route_params={"id": admin[0]["id"]})
+    assert one.status == 200 and not set(READER_HIDDEN_FIELDS) & set(one.json())
+
+
+async def test_limited_key_never_sees_another_service(dataset: DataSet) -> None:
+    body = (await search([*ours(dataset), ("limit", "1000")], key="limited")).json()
+    assert ids(body["items"]) == ids(dataset.of(SERVICE_A))
+    other = (await search({"service": SERVICE_B}, key="limited")).json()
+    assert other["items"] == []
+    by_request = (await search({"request_id": f"req-{SUFFIX}-3"}, key="limited")).json()
+    assert {i["service"] for i in by_request["items"]} == {SERVICE_A}
+    foreign = dataset.of(SERVICE_B)[0]["id"]
+    hidden = await call("get_log", "logs/x", key="limited", route_params={"id": foreign})
+    assert hidden.status == 404
+    own = await call(
+        "get_log", "logs/x", key="limited", route_params={"id": dataset.of(SERVICE_A)[0]["id"]}
+    )
+    assert own.status == 200
+
+
+async def test_record_by_id(dataset: DataSet) -> None:
+    record = dataset.records[3]
+    reply = await call("get_log", "logs/x", route_params={"id": record["id"]})
+    assert reply.status == 200
+    body = reply.json()
+    assert body["id"] == record["id"] and body["message"] == record["message"]
+    assert body["extra_data"] == record["extra_data"]
+    missing = await call("get_log", "logs/x", route_params={"id": "no-such-id"})
+    assert missing.status == 404 and missing.json()["error"]
+    extra = await call("get_log", "logs/x", {"verbose": "1"}, route_params={"id": record["id"]})
+    assert extra.status == 400 and extra.json()["detail"]["parameter"] == "verbose"
+
+
+async def test_credentials_and_roles(dataset: DataSet) -> None:
+    assert (await search({}, key=None)).status == 401
+    assert (await search({}, key="not-a-key")).status == 401
+    assert (await search({}, key="ingest")).status == 403
+    assert (await call("log_stats", "logs/stats", key="ingest")).status == 403
+    assert (await call("export_logs", "logs/export", key=None)).status == 401
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("limit", "lots"), ("start", "last tuesday"), ("min_level", "LOUD"), ("cursor", "x.y")],
+)
+async def test_bad_parameters_are_400_naming_them(name: str, value: str) -> None:
+    reply = await search({name: value})
+    assert reply.status == 400
+    assert reply.json()["detail"]["parameter"] == name
+
+
+async def test_unknown_parameter_is_400() -> None:
+    reply = await search({"sevrice": "x"})
+    assert reply.status == 400 and reply.json()["detail"]["parameter"] == "sevrice"
+
+
+async def test_tampered_cursor_is_refused(dataset: DataSet) -> None:
+    token = (await search([*ours(dataset), ("limit", "3")])).json()["next_cursor"]
+    body, _, mac = token.partition(".")
+    tampered = body[:-1] + ("A" if body[-1] != "A" else "B") + "." + mac
+    reply = await search([*ours(dataset), ("cursor", tampered)])
+    assert reply.status == 400 and reply.json()["detail"]["parameter"] == "cursor"
+
+
+INJECTIONS = [
+    "'; DROP TABLE system_logs; --",
+    "' OR '1'='1",
+    '" OR 1=1 --',
+    "1); DELETE FROM system_logs WHERE (1=1",
+    "x' UNION SELECT * FROM pg_user --",
+    "$1",
+    "%' OR message ILIKE '%",
+    "!!(:*&|<->)",
+]
+
+
+@pytest.mark.parametrize("injection", INJECTIONS)
+async def test_injection_in_every_parameter_changes_nothing(
+    dataset: DataSet, pg: asyncpg.Connection, injection: str
+) -> None:
+    before = await pg.fetchval("SELECT count(*) FROM system_logs")
+    for name in (
+        "q",
+        "level",
+        "min_level",
+        "service",
+        "logger_name",
+        "event_type",
+        "request_id",
+        "user_id",
+        "session_id",
+        "start",
+        "end",
+        "limit",
+        "cursor",
+    ):
+        reply = await search({name: injection})
+        assert reply.status in (200, 400), (name, reply.body)
+        if reply.status == 200 and name != "q":
+            assert reply.json()["items"] == [], name
+    stats = await call("log_stats", "logs/stats", {"range": injection})
+    assert stats.status == 400
+    export = await call("export_logs", "logs/export", {"format": injection})
+    assert export.status == 400
+    by_id = await call("get_log", "logs/x", route_params={"id": injection})
+    assert by_id.status == 404
+    assert await pg.fetchval("SELECT count(*) FROM system_logs") == before
+    assert await pg.fetchval("SELECT to_regclass('system_logs') IS NOT NULL")
+
+
+async def test_cors_preflight_and_headers(dataset: DataSet) -> None:
+    allowed = await call(
+        "cors_preflight",
+        "logs/search",
+        key=None,
+        method="OPTIONS",
+        headers={"Origin": "https://ops.example", "Access-Control-Request-Method": "GET"},
+        route_params={"path": "logs/search"},
+    )
+    assert allowed.status == 204
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://ops.example"
+    assert "X-Api-Key" in allowed.headers["Access-Control-Allow-Headers"]
+    refused = await call(
+        "cors_preflight",
+        "logs/search",
+        key=None,
+        method="OPTIONS",
+        headers={"Origin": "https://evil.example"},
+        route_params={"path": "logs/search"},
+    )
+    assert "Access-Control-Allow-Origin" not in refused.headers
+    reply = await call(
+        "search_logs",
+        "logs/search",
+        {"service": SERVICE_A},
+        headers={"Origin": "https://ops.example"},
+    )
+    assert reply.headers["Access-Control-Allow-Origin"] == "https://ops.example"
