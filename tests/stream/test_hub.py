@@ -4,6 +4,7 @@ protocol, groups, tokens and the two timeouts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -238,3 +239,34 @@ async def test_apply_rejects_what_is_neither_message_nor_group_action(
     ):
         with pytest.raises(ValueError):
             await hub.apply(bad)
+
+
+async def test_a_client_that_falls_behind_is_dropped_without_holding_up_others(
+    hub_server: HubFactory, http: aiohttp.ClientSession, listen: ListenerFactory
+) -> None:
+    server = await hub_server(max_queued_frames=4)
+    hub = server.hub
+    fast_info = hub.connection_info("fast")
+    fast = await listen(fast_info["url"], fast_info["accessToken"])
+    slow_info = hub.connection_info("slow")
+    slow = await raw_connect(http, slow_info["url"], slow_info["accessToken"])
+    await slow.send_str('{"protocol":"json","version":1}' + SEP)
+    assert await frames(slow) == [{}]
+
+    payload = "x" * 256 * 1024
+    sent = 0
+    while hub.clients_dropped_slow == 0 and sent < 400:
+        await hub.apply({"target": "logs", "arguments": [sent, payload]})
+        sent += 1
+        await asyncio.sleep(0.005)
+    assert hub.clients_dropped_slow == 1
+    received = await fast.wait_for("logs", sent, timeout=20)
+    assert [arguments[0] for arguments in received] == list(range(sent))
+
+    seen: list[dict] = []
+    with contextlib.suppress(AssertionError):
+        while not any(m.get("type") == 7 for m in seen):
+            seen.extend(await frames(slow))
+    close = [m for m in seen if m.get("type") == 7]
+    assert close == [{"type": 7, "error": "Client fell too far behind.", "allowReconnect": True}]
+    await eventually(lambda: hub.connection_count == 1)
