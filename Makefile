@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+INFRA_VENV := .venv-infra
+INFRA_STAMP := $(INFRA_VENV)/.installed
 PORT ?= 7071
 
 .PHONY: setup dev test lint bench migrate clean
@@ -18,6 +20,13 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The Bicep checkers (checkov, pycep-parser, tree-sitter-bicep) live apart from the app's pins.
+$(INFRA_STAMP): tests/infra/requirements.txt
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install --quiet --upgrade pip
+	$(INFRA_VENV)/bin/pip install --quiet -r tests/infra/requirements.txt
+	touch $@
+
 setup: $(PY_STAMP) $(NODE_STAMP)
 
 dev: setup
@@ -27,7 +36,7 @@ lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: setup lint
+test: setup lint $(INFRA_STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: setup
@@ -37,4 +46,4 @@ migrate: $(PY_STAMP)
 	$(PY) -m shared.migrate
 
 clean:
-	rm -rf $(VENV) node_modules .devdata .benchdata
+	rm -rf $(VENV) $(INFRA_VENV) node_modules .devdata .benchdata
