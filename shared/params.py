@@ -34,7 +34,8 @@ EXPORT_PARAMETERS = (*FILTER_PARAMETERS, "limit", "cursor", "format")
 STATS_PARAMETERS = ("range",)
 REPEATABLE = frozenset({"service", "level"})
 
-_PHRASE = re.compile(r'"([^"]+)"')
+_PHRASE = re.compile(r'(?<!-)"([^"]+)"')
+"""A quoted phrase that is not excluded (`-"..."`)."""
 
 Pairs = Iterable[tuple[str, str]]
 
@@ -48,6 +49,7 @@ class Filters:
     """What a search or export selects. Empty tuples and None mean no restriction."""
 
     q: str | None = None
+    words: str | None = None
     phrases: tuple[str, ...] = ()
     levels: tuple[str, ...] = ()
     min_level_no: int | None = None
@@ -166,6 +168,7 @@ def _filters(values: dict[str, list[str]], now: datetime | None) -> Filters:
     min_level = _one(values, "min_level")
     return Filters(
         q=q,
+        words=_PHRASE.sub(lambda m: f" {m.group(1)} ", q) if q else None,
         phrases=phrases,
         levels=tuple(dict.fromkeys(_level("level", v) for v in values.get("level", []))),
         min_level_no=_min_level_no(min_level) if min_level else None,

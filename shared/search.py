@@ -168,7 +168,7 @@ def _where(filters: params.Filters, caller: Caller) -> _Where:
     if filters.end is not None:
         where.add(_END, filters.end)
     if filters.q is not None:
-        where.add(_FULL_TEXT, filters.q)
+        where.add(_FULL_TEXT, filters.words or filters.q)
         for phrase in filters.phrases:
             where.add(_PHRASE, phrase)
     return where
@@ -203,8 +203,9 @@ def time_slices(
 ) -> list[tuple[datetime | None, datetime | None]]:
     """[lower, upper) windows walking back from `upper` (or now) over 1, 4, 16, 64... hours until
     `start` (or, unbounded, past the longest retention, then one open-ended window). A search
-    that sorts its matches walks these newest first and stops once the page is full, so a
-    common word costs an hour of matches rather than the whole range."""
+    walks these newest first and stops once the page is full: a common word costs an hour of
+    matches rather than the whole range, and a search without a start plans and probes the
+    few daily partitions of its first windows rather than every partition kept."""
     anchor = upper or now
     slices: list[tuple[datetime | None, datetime | None]] = []
     high: datetime | None = upper
@@ -248,16 +249,12 @@ async def search_on(
     timeout: float,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """`search` on a given connection. Full-text searches walk `time_slices` newest first;
-    the others are one query that the indexes answer in order."""
+    """`search` on a given connection, walking `time_slices` newest first."""
     filters, after = query.filters, query.after
-    if filters.q is None:
-        windows: list[tuple[datetime | None, datetime | None]] = [(filters.start, filters.end)]
-    else:
-        upper = filters.end
-        if after is not None and (upper is None or after.timestamp < upper):
-            upper = after.timestamp + timedelta(microseconds=1)
-        windows = time_slices(filters.start, upper, now or datetime.now(UTC))
+    upper = filters.end
+    if after is not None and (upper is None or after.timestamp < upper):
+        upper = after.timestamp + timedelta(microseconds=1)
+    windows = time_slices(filters.start, upper, now or datetime.now(UTC))
     rows: list[asyncpg.Record] = []
     try:
         async with asyncio.timeout(timeout):

@@ -62,23 +62,27 @@ async def test_keyset_pages_cover_everything_once_in_order(dataset: DataSet) -> 
 
 
 async def test_pages_stay_stable_while_newer_rows_arrive(dataset: DataSet, pg: Any) -> None:
-    first = (await search([("service", SERVICE_C), ("limit", "5")])).json()
-    newer = {
-        "id": f"late-{SUFFIX}",
-        "timestamp": dataset.now + timedelta(seconds=5),
-        "level": "INFO",
-        "service": SERVICE_C,
-        "message": "arrived between two pages",
-    }
-    await store.write(pg, [newer])
-    try:
-        second = await search(
-            [("service", SERVICE_C), ("limit", "5"), ("cursor", first["next_cursor"])]
-        )
-        expected = ids(dataset.of(SERVICE_C))
-        assert ids(first["items"]) + ids(second.json()["items"]) == expected[:10]
-    finally:
-        await pg.execute("DELETE FROM system_logs WHERE id = $1", newer["id"])
+    service = f"qd-stable-{SUFFIX}"
+
+    def record(n: int, seconds: int) -> dict[str, Any]:
+        moment = dataset.now - timedelta(seconds=seconds)
+        return {
+            "id": f"stable-{SUFFIX}-{n}",
+            "timestamp": moment,
+            "level": "INFO",
+            "service": service,
+            "message": f"row {n}",
+        }
+
+    older = [record(n, 10 * n) for n in range(12)]
+    await store.write(pg, older)
+    first = (await search([("service", service), ("limit", "5")])).json()
+    await store.write(pg, [record(100, -5), record(101, 25)])
+    second = (
+        await search([("service", service), ("limit", "5"), ("cursor", first["next_cursor"])])
+    ).json()
+    assert ids(first["items"]) == [f"stable-{SUFFIX}-{n}" for n in range(5)]
+    assert ids(second["items"]) == [f"stable-{SUFFIX}-{n}" for n in (5, 6, 7, 8, 9)]
 
 
 async def test_level_and_min_level(dataset: DataSet) -> None:
