@@ -179,7 +179,7 @@ async def sustain(
 async def through_dev_host(base_url: str) -> tuple[list[float], list[dict[str, float]]]:
     api = f"{base_url}/api"
     receiver = Receiver(prefix=f"bench-{uuid.uuid4().hex[:8]}-")
-    headers = {"X-Api-Key": DEV_KEYS["admin"], "X-SignalR-User-Id": str(uuid.uuid4())}
+    headers = {"X-Api-Key": DEV_KEYS["admin"]}
     client = await connect(api, headers, receiver)
     ingest = {"X-Api-Key": DEV_KEYS["ingest"]}
     try:

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import secrets
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,7 +123,10 @@ class Hub:
         ]
 
     def connection_info(self, user_id: str | None) -> dict[str, str]:
-        """What the `signalRConnectionInfo` input binding yields for this user id."""
+        """What the `signalRConnectionInfo` input binding yields for this user id. None
+        stands for an expression the dev host does not resolve itself, `{rand-guid}`: a fresh
+        random GUID."""
+        user_id = user_id or str(uuid.uuid4())
         token = tokens.issue(self._key, self.client_url, user_id, self._token_lifetime)
         return {"url": self.client_url, "accessToken": token}
 

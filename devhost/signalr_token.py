@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-USER_ID_CLAIMS = ("nameid", "asrs.s.uid", "sub")
+from shared.stream import USER_ID_CLAIMS
 
 
 class InvalidToken(Exception):

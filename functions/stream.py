@@ -1,7 +1,6 @@
 """The live stream: each Event Hub batch to the dashboard over SignalR, and negotiate."""
 
 import azure.functions as func
-import orjson
 
 from functions.http import json_errors, reply
 from shared import stream as live
@@ -31,7 +30,7 @@ async def stream(events: list[func.EventHubEvent], signalr: func.Out[str]) -> No
 @bp.generic_input_binding(
     arg_name="connection_info",
     type="signalRConnectionInfo",
-    user_id="{headers.x-signalr-user-id}",
+    user_id=live.USER_ID_EXPRESSION,
     **SIGNALR,
 )
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
@@ -39,6 +38,6 @@ async def stream(events: list[func.EventHubEvent], signalr: func.Out[str]) -> No
 async def negotiate(
     req: func.HttpRequest, connection_info: str, signalr: func.Out[str]
 ) -> func.HttpResponse:
-    admission = live.admit(req.headers, get_settings())
+    admission = live.admit(req.headers, connection_info, get_settings())
     signalr.set(live.encode(admission.group_actions))
-    return reply(200, orjson.loads(connection_info))
+    return reply(200, admission.connection_info)

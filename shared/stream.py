@@ -8,9 +8,9 @@ an array of records, kept under the service's message size by splitting the batc
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from shared.access import Caller, Role, keyring, require
-from shared.errors import BadRequest
+from shared.errors import PipelineError
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,10 +27,6 @@ LOGS_TARGET = "logs"
 ADMINS_GROUP = "admins"
 READERS_GROUP = "readers"
 GROUP_OF_ROLE = {Role.ADMIN: ADMINS_GROUP, Role.READER: READERS_GROUP}
-
-USER_ID_HEADER = "X-SignalR-User-Id"
-USER_ID_FORMAT = re.compile(r"^[A-Za-z0-9_-]{22,128}$")
-"""A fresh random id per page: 22+ characters (a UUID, or 16+ random bytes in base64url)."""
 
 FRAME_OVERHEAD_BYTES = len(b'{"type":1,"target":"logs","arguments":[[]]}\x1e') + 64
 """What the service adds around the records array when it sends a message to a client, with
@@ -159,6 +155,11 @@ def batch_output(bodies: Iterable[bytes], settings: Settings) -> str:
 
 # --- negotiate
 
+USER_ID_EXPRESSION = "{rand-guid}"
+"""The negotiate binding's user id: a fresh server-drawn GUID per negotiation."""
+USER_ID_CLAIMS = ("nameid", "asrs.s.uid", "sub")
+"""Where a SignalR client access token carries its user id."""
+
 
 @dataclass(frozen=True, slots=True)
 class Admission:
@@ -166,25 +167,34 @@ class Admission:
     user_id: str
     group: str
     group_actions: list[dict[str, str]]
+    connection_info: dict[str, Any]
 
 
-def user_id_of(headers: Mapping[str, str]) -> str:
-    value = next((v for k, v in headers.items() if k.lower() == USER_ID_HEADER.lower()), "")
-    value = value.strip()
-    if not USER_ID_FORMAT.match(value):
-        raise BadRequest(
-            f"{USER_ID_HEADER} must be a fresh random id of 22 to 128 characters "
-            "(letters, digits, '-' or '_'), e.g. crypto.randomUUID()",
-            detail={"header": USER_ID_HEADER},
-        )
-    return value
+def user_id_in_token(access_token: str) -> str | None:
+    """The user id a client access token was issued for. The token comes from the
+    connection-info binding, so it is read, not verified: the service verifies it."""
+    try:
+        payload = access_token.split(".")[1]
+        claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(claims, dict):
+        return None
+    for name in USER_ID_CLAIMS:
+        value = claims.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
-def admit(headers: Mapping[str, str], settings: Settings) -> Admission:
-    """Authenticate a negotiating reader or admin and give its SignalR user id the group of
-    its role, and no other stream group: removals come before the addition."""
+def admit(headers: Mapping[str, str], connection_info: str, settings: Settings) -> Admission:
+    """Authenticate a negotiating reader or admin, and give the user id its connection info
+    was issued for the group of its role and no other stream group: removals come first."""
     caller = require(headers, [Role.READER], settings)
-    user_id = user_id_of(headers)
+    info = orjson.loads(connection_info)
+    user_id = user_id_in_token(str(info.get("accessToken", "")))
+    if not user_id:
+        raise PipelineError("the SignalR connection info carries no user id")
     group = group_of(caller)
     actions = [
         {"userId": user_id, "groupName": other.group, "action": "remove"}
@@ -192,4 +202,4 @@ def admit(headers: Mapping[str, str], settings: Settings) -> Admission:
         if other.group != group
     ]
     actions.append({"userId": user_id, "groupName": group, "action": "add"})
-    return Admission(caller, user_id, group, actions)
+    return Admission(caller, user_id, group, actions, info)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -81,7 +80,7 @@ async def test_demo_traffic_reaches_the_live_stream(
     dev_host: DevHostProcess, listen: ListenerFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="devhost.demo")
-    headers = {"X-Api-Key": DEV_KEYS["reader"], "X-SignalR-User-Id": str(uuid.uuid4())}
+    headers = {"X-Api-Key": DEV_KEYS["reader"]}
     listener = await listen(f"{dev_host.base_url}/api", headers=headers)
     stop = asyncio.Event()
     task = asyncio.create_task(demo.run(dev_host.base_url, DEV_KEYS["ingest"], stop, rate=40))

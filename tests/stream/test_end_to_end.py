@@ -21,19 +21,23 @@ async def test_negotiate_refuses_missing_and_ingest_keys(
     dev_host: DevHostProcess, http: aiohttp.ClientSession
 ) -> None:
     url = f"{dev_host.base_url}/api/negotiate"
-    user = {"X-SignalR-User-Id": str(uuid.uuid4())}
     async with http.post(url) as response:
         assert response.status == 401
-    async with http.post(url, headers=user) as response:
-        assert response.status == 401
         assert (await response.json())["error"]
-    async with http.post(url, headers={**user, "X-Api-Key": DEV_KEYS["ingest"]}) as response:
+    async with http.post(url, headers={"X-Api-Key": "not-a-key"}) as response:
+        assert response.status == 401
+    async with http.post(url, headers={"X-Api-Key": DEV_KEYS["ingest"]}) as response:
         assert response.status == 403
-    async with http.post(url, headers={**user, "X-Api-Key": DEV_KEYS["reader"]}) as response:
-        assert response.status == 200
-        info = await response.json()
+    tokens = set()
+    for role in ("reader", "admin"):
+        headers = {"Authorization": f"Bearer {DEV_KEYS[role]}"}
+        async with http.post(url, headers=headers) as response:
+            assert response.status == 200
+            info = await response.json()
         assert set(info) == {"url", "accessToken"}
         assert info["url"].startswith(dev_host.base_url + "/signalr/client/")
+        tokens.add(info["accessToken"])
+    assert len(tokens) == 2
 
 
 async def test_posted_record_reaches_readers_and_admins_in_their_views(
@@ -42,8 +46,7 @@ async def test_posted_record_reaches_readers_and_admins_in_their_views(
     api = f"{dev_host.base_url}/api"
     clients = {}
     for role in ("reader", "admin"):
-        headers = {"X-Api-Key": DEV_KEYS[role], "X-SignalR-User-Id": str(uuid.uuid4())}
-        clients[role] = await listen(api, headers=headers)
+        clients[role] = await listen(api, headers={"X-Api-Key": DEV_KEYS[role]})
 
     marker = f"e2e-{uuid.uuid4()}"
     record = {

@@ -17,7 +17,6 @@ from shared.settings import reset_settings
 from tests.stream.conftest import HubFactory, ListenerFactory
 
 KEYS = {"ingest": "fn-ingest", "reader": "fn-reader", "admin": "fn-admin"}
-READER_ID = "reader-5c0bd1f1-4f3e-4d8e-9d35-0a8f3f3b1c11"
 ADMIN_ID = "admin-8a1f6c2e-2b7d-4f0a-b3b5-5f4e0e2d9a77"
 
 
@@ -62,38 +61,40 @@ async def test_negotiate_statuses_and_group_actions(hub_server: HubFactory) -> N
     hub = (await hub_server()).hub
     negotiate = user_function("negotiate")
     cases = [
-        ({"X-SignalR-User-Id": READER_ID}, 401),
-        ({"X-Api-Key": "unknown", "X-SignalR-User-Id": READER_ID}, 401),
-        ({"X-Api-Key": KEYS["ingest"], "X-SignalR-User-Id": READER_ID}, 403),
-        ({"Authorization": f"Bearer {KEYS['reader']}"}, 400),
-        ({"X-Api-Key": KEYS["reader"], "X-SignalR-User-Id": "admin"}, 400),
+        ({}, 401),
+        ({"X-Api-Key": "unknown"}, 401),
+        ({"X-Api-Key": KEYS["ingest"]}, 403),
+        ({"Authorization": f"Bearer {KEYS['ingest']}"}, 403),
     ]
     for headers, status in cases:
         out = Out()
-        info = hub.connection_info(headers.get("X-SignalR-User-Id"))
-        response = await negotiate(negotiate_request(headers), orjson.dumps(info).decode(), out)
+        info = orjson.dumps(hub.connection_info(None)).decode()
+        response = await negotiate(negotiate_request(headers), info, out)
         assert response.status_code == status, headers
         assert orjson.loads(response.get_body())["error"]
         assert out.value is None, "no group action for a refused caller"
 
-    out = Out()
-    info = hub.connection_info(READER_ID)
-    headers = {"Authorization": f"Bearer {KEYS['reader']}", "X-SignalR-User-Id": READER_ID}
-    response = await negotiate(negotiate_request(headers), orjson.dumps(info).decode(), out)
-    assert response.status_code == 200
-    assert orjson.loads(response.get_body()) == info
-    actions = orjson.loads(out.value)
-    assert actions == [
-        {"userId": READER_ID, "groupName": "admins", "action": "remove"},
-        {"userId": READER_ID, "groupName": "readers", "action": "add"},
-    ]
+    users = set()
+    for key, group, other in (("reader", "readers", "admins"), ("admin", "admins", "readers")):
+        out = Out()
+        info = hub.connection_info(None)
+        headers = {"Authorization": f"Bearer {KEYS[key]}"}
+        response = await negotiate(negotiate_request(headers), orjson.dumps(info).decode(), out)
+        assert response.status_code == 200
+        assert orjson.loads(response.get_body()) == info
+        (user,) = {a["userId"] for a in orjson.loads(out.value)}
+        assert orjson.loads(out.value) == [
+            {"userId": user, "groupName": other, "action": "remove"},
+            {"userId": user, "groupName": group, "action": "add"},
+        ]
+        users.add(user)
+    assert len(users) == 2, "each negotiation gets a user id of its own"
 
 
-async def negotiated(hub: Any, key: str, user_id: str) -> dict[str, str]:
+async def negotiated(hub: Any, key: str, user_id: str | None = None) -> dict[str, str]:
     out = Out()
     info = orjson.dumps(hub.connection_info(user_id)).decode()
-    headers = {"X-Api-Key": key, "X-SignalR-User-Id": user_id}
-    response = await user_function("negotiate")(negotiate_request(headers), info, out)
+    response = await user_function("negotiate")(negotiate_request({"X-Api-Key": key}), info, out)
     assert response.status_code == 200
     for action in orjson.loads(out.value):
         await hub.apply(action)
@@ -108,8 +109,8 @@ async def test_a_batch_reaches_each_role_in_its_view(
     hub_server: HubFactory, listen: ListenerFactory
 ) -> None:
     hub = (await hub_server()).hub
-    reader_info = await negotiated(hub, KEYS["reader"], READER_ID)
-    admin_info = await negotiated(hub, KEYS["admin"], ADMIN_ID)
+    reader_info = await negotiated(hub, KEYS["reader"])
+    admin_info = await negotiated(hub, KEYS["admin"])
     reader = await listen(reader_info["url"], reader_info["accessToken"])
     admin = await listen(admin_info["url"], admin_info["accessToken"])
 
@@ -155,7 +156,7 @@ async def test_a_batch_reaches_each_role_in_its_view(
     assert admin_records[0]["timestamp"].startswith("2026-11-27T12:00:00")
 
 
-async def test_a_reader_reusing_an_admins_id_demotes_it_rather_than_joining_admins(
+async def test_a_user_id_negotiated_again_by_a_reader_is_demoted_not_promoted(
     hub_server: HubFactory, listen: ListenerFactory
 ) -> None:
     hub = (await hub_server()).hub

@@ -3,6 +3,7 @@ which group a negotiating caller's user id is given."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import orjson
@@ -10,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devhost import signalr_token as tokens
 from shared import stream as live
 from shared.access import READER_HIDDEN_FIELDS, Role, hash_key
-from shared.errors import BadRequest, Forbidden, Unauthorised
+from shared.errors import Forbidden, PipelineError, Unauthorised
 from shared.settings import Settings
 
 KEYS = {
@@ -125,6 +127,13 @@ def test_an_empty_batch_sends_nothing() -> None:
     assert live.encode([]) == "[]"
 
 
+def connection_info(user_id: str | None) -> str:
+    token = tokens.issue("signalr-key", "http://127.0.0.1/signalr/client/?hub=logs", user_id)
+    return orjson.dumps(
+        {"url": "http://127.0.0.1/signalr/client/?hub=logs", "accessToken": token}
+    ).decode()
+
+
 @pytest.mark.parametrize(
     ("key", "group", "removed"),
     [
@@ -135,8 +144,10 @@ def test_an_empty_batch_sends_nothing() -> None:
 def test_admission_removes_the_user_from_other_groups_before_adding(
     key: str, group: str, removed: set[str]
 ) -> None:
-    admission = live.admit({"X-Api-Key": KEYS[key], "X-SignalR-User-Id": USER}, CONFIG)
+    info = connection_info(USER)
+    admission = live.admit({"X-Api-Key": KEYS[key]}, info, CONFIG)
     assert admission.user_id == USER and admission.group == group
+    assert admission.connection_info == orjson.loads(info)
     *removals, addition = admission.group_actions
     assert addition == {"userId": USER, "groupName": group, "action": "add"}
     assert all(a["action"] == "remove" and a["userId"] == USER for a in removals)
@@ -145,13 +156,24 @@ def test_admission_removes_the_user_from_other_groups_before_adding(
     assert any(g.startswith("readers.") for g in removed_groups)
 
 
-def test_admission_refuses_missing_keys_ingest_keys_and_weak_user_ids() -> None:
+def test_admission_refuses_missing_and_ingest_keys_before_reading_the_info() -> None:
     with pytest.raises(Unauthorised):
-        live.admit({"X-SignalR-User-Id": USER}, CONFIG)
+        live.admit({}, "not even JSON", CONFIG)
     with pytest.raises(Unauthorised):
-        live.admit({"X-Api-Key": "nope", "X-SignalR-User-Id": USER}, CONFIG)
+        live.admit({"X-Api-Key": "nope"}, connection_info(USER), CONFIG)
     with pytest.raises(Forbidden):
-        live.admit({"X-Api-Key": KEYS["ingest"], "X-SignalR-User-Id": USER}, CONFIG)
-    for weak in ("", "admin", "1234", "a" * 21, "x" * 129, "<script>alert(1)</script>xxxxxxxxxx"):
-        with pytest.raises(BadRequest):
-            live.admit({"X-Api-Key": KEYS["reader"], "X-SignalR-User-Id": weak}, CONFIG)
+        live.admit({"X-Api-Key": KEYS["ingest"]}, connection_info(USER), CONFIG)
+
+
+def test_connection_info_without_a_user_id_is_a_server_error() -> None:
+    for info in (connection_info(None), '{"url": "u", "accessToken": "garbage"}'):
+        with pytest.raises(PipelineError) as failure:
+            live.admit({"X-Api-Key": KEYS["reader"]}, info, CONFIG)
+        assert failure.value.status == 500
+
+
+def test_the_user_id_is_read_from_the_tokens_claims() -> None:
+    for claim in ("nameid", "asrs.s.uid", "sub"):
+        payload = base64.urlsafe_b64encode(orjson.dumps({claim: "u-1"})).rstrip(b"=").decode()
+        assert live.user_id_in_token(f"e30.{payload}.sig") == "u-1"
+    assert live.user_id_in_token("no-dots") is None
