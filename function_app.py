@@ -2,12 +2,25 @@
 
 import azure.functions as func
 
-from functions import analyze, archive, dashboard, health, ingest, query, store, stream
+from functions import (
+    analyze,
+    archive,
+    dashboard,
+    health,
+    ingest,
+    query,
+    reports,
+    retention,
+    store,
+    stream,
+)
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 for blueprint in (
     analyze.bp,
+    reports.bp,
+    retention.bp,
     ingest.bp,
     store.bp,
     archive.bp,

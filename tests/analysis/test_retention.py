@@ -1,0 +1,118 @@
+"""Retention against real PostgreSQL: a million rows over 400 days, exactly the rows past their
+level's policy removed, whole partitions past the longest policy dropped."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from shared import retention
+from shared.settings import DEFAULT_RETENTION_DAYS
+
+NOW = datetime(2026, 11, 27, 13, 37, 11, tzinfo=UTC)
+DAYS = 400
+ROWS = 1_000_000
+LEVELS = list(DEFAULT_RETENTION_DAYS)
+
+FILL = """
+INSERT INTO system_logs (id, "timestamp", received_at, level, level_no, service, message)
+SELECT 'ret-' || i,
+       $1::timestamptz - (i * $2::float8 / $3) * interval '1 day',
+       $1::timestamptz,
+       (ARRAY['DEBUG','INFO','SIGNAL_RECEIVED','AI_DECISION','TRADE_EXECUTED','WARNING',
+              'RISK_ALERT','ERROR','CRITICAL'])[1 + i % 9],
+       10,
+       'svc-' || (i % 5),
+       ''
+FROM generate_series(1, $3) AS i
+"""
+
+SURVIVORS = """
+SELECT level, count(*) AS n FROM system_logs
+WHERE "timestamp" >= $1::timestamptz - make_interval(days => (($2::jsonb) ->> level)::int)
+GROUP BY level
+"""
+
+
+@pytest.fixture(scope="module")
+async def filled(private_database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(private_database_url)
+    await conn.execute(
+        "SELECT ensure_system_logs_partition(d::date) "
+        "FROM generate_series($1::date - $2::int - 1, $1::date + 1, interval '1 day') AS d",
+        NOW.date(),
+        DAYS,
+    )
+    await conn.execute(FILL, NOW, DAYS, ROWS)
+    await conn.execute("ANALYZE system_logs")
+    yield conn
+    await conn.close()
+
+
+async def counts(conn: asyncpg.Connection) -> dict[str, int]:
+    rows = await conn.fetch("SELECT level, count(*) AS n FROM system_logs GROUP BY level")
+    return {r["level"]: r["n"] for r in rows}
+
+
+@pytest.mark.slow
+async def test_retention_removes_exactly_the_expired_rows(filled: asyncpg.Connection) -> None:
+    import orjson
+
+    policy = dict(DEFAULT_RETENTION_DAYS)
+    before = await counts(filled)
+    assert sum(before.values()) == ROWS
+    expected = {
+        r["level"]: r["n"]
+        for r in await filled.fetch(SURVIVORS, NOW, orjson.dumps(policy).decode())
+    }
+    partitions_before = await retention.partitions(filled)
+
+    summary = await retention.enforce(filled, policy, NOW, batch_rows=20_000)
+
+    after = await counts(filled)
+    assert after == expected
+    for level, days in policy.items():
+        stale = await filled.fetchval(
+            'SELECT count(*) FROM system_logs WHERE level = $1 AND "timestamp" < $2',
+            level,
+            NOW - timedelta(days=days),
+        )
+        assert stale == 0, level
+    assert summary.complete
+    assert summary.rows_removed == ROWS - sum(after.values())
+    document = summary.document()
+    assert document["removed_by_level"] == {
+        level: before[level] - after.get(level, 0)
+        for level in before
+        if before[level] != after.get(level, 0)
+    }
+    longest = NOW - timedelta(days=max(policy.values()))
+    expected_dropped = [p.name for p in partitions_before if p.upper and p.upper <= longest]
+    assert len(expected_dropped) >= 34
+    assert document["partitions_dropped"] == expected_dropped
+    remaining = {p.name for p in await retention.partitions(filled)}
+    assert not remaining & set(expected_dropped)
+    assert document["bytes_after"] < document["bytes_before"]
+
+    again = await retention.enforce(filled, policy, NOW, batch_rows=20_000)
+    assert again.rows_removed == 0 and again.dropped == []
+    assert await counts(filled) == expected
+
+
+@pytest.mark.slow
+async def test_time_budget_stops_and_the_next_run_resumes(filled: asyncpg.Connection) -> None:
+    policy = {level: days for level, days in DEFAULT_RETENTION_DAYS.items()}
+    policy["INFO"] = 3  # INFO rows between 3 and 30 days old are now expired
+    later = NOW + timedelta(hours=1)
+    stopped = await retention.enforce(filled, policy, later, budget_seconds=0)
+    assert not stopped.complete
+    finished = await retention.enforce(filled, policy, later, batch_rows=5_000)
+    assert finished.complete and finished.deleted["INFO"] > 0
+    stale = await filled.fetchval(
+        "SELECT count(*) FROM system_logs WHERE level = 'INFO' AND \"timestamp\" < $1",
+        later - timedelta(days=3),
+    )
+    assert stale == 0
