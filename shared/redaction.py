@@ -94,14 +94,15 @@ _STRONG_TEXT_KEY = (
 )
 _WEAK_TEXT_KEY = r"token|pwd|signature|auth|ssn|otp"
 _UNQUOTED_VALUE = r"[^\s\"',;&)}\]<>\\]+"
-_AUTH_SCHEME = r"(?:(?i:bearer|basic|token|digest)\s+)?"
+_AUTH_SCHEME = r"(?:(?i:bearer|basic|token|digest)\s+|(?!(?i:bearer|basic|token|digest)\s))"
+"""An optional scheme word before a credential; when present it is kept, never redacted."""
 
 _KV = (
     r"(?P<kv_key>"
     rf"(?i:{_STRONG_TEXT_KEY})[\w.-]*|(?i:{_WEAK_TEXT_KEY})|(?<![a-z])(?i:pass|sig))"
-    r"(?P<kv_sep>(?:\\?[\"'])?\s*(?:=>|[:=])\s*)"
+    r"(?P<kv_sep>(?:\\?[\"'])?\s*(?:=>|[:=])\s*)(?![\"']?\[REDACTED)"
     r"(?:(?P<kv_open>\\?\"|')(?P<kv_quoted>.*?)(?P=kv_open)"
-    rf"|(?P<kv_value>(?:\\?[\"'])?{_AUTH_SCHEME}{_UNQUOTED_VALUE}))"
+    rf"|(?P<kv_value>(?:\\?[\"'])?{_AUTH_SCHEME}(?!\[REDACTED){_UNQUOTED_VALUE}))"
 )
 _KVSPACE = (
     r"(?<![\w-])(?i:api[ _-]?(?:key|secret)|secret[ _-]?key|passphrase|password|private[ _-]?key"
@@ -257,6 +258,10 @@ _KEY_STARTS: tuple[str, ...] = (
 )
 
 
+_PHRASE_KEY = re.compile(r"(?i)mnemonic|seed")
+"""Keys whose unquoted value is a phrase of words: redacted to the end of the line."""
+
+
 def _redact_key_values(text: str) -> str:
     """`key=value`, `key: value`, `"key": "value"` and `API key <long token>` for every
     sensitive key word in the text."""
@@ -277,14 +282,19 @@ def _redact_key_values(text: str) -> str:
         match = _KV_PATTERN.match(text, start)
         if match is not None:
             replacement = _kv(match)
+            end = match.end()
+            if match.group("kv_value") is not None and _PHRASE_KEY.search(match.group("kv_key")):
+                line_end = text.find("\n", end)
+                end = len(text) if line_end == -1 else line_end
         else:
             match = _KVSPACE_PATTERN.match(text, start)
             if match is None:
                 continue
             replacement = _kvspace(match)
+            end = match.end()
         pieces.append(text[done:start])
         pieces.append(replacement)
-        done = match.end()
+        done = end
     if not pieces:
         return text
     pieces.append(text[done:])
@@ -324,8 +334,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "url_password",
-        r"://[^\s:/@\"']+:[^\s/@\"']+@",
-        _sub(r"(?<=://)(?P<url_user>[^\s:/@\"']+):(?P<url_password>[^\s/@\"']+)@", _urlcred),
+        r"://[^\s:/@\"']*:[^\s/@\"']+@",
+        _sub(r"(?<=://)(?P<url_user>[^\s:/@\"']*):(?P<url_password>[^\s/@\"']+)@", _urlcred),
     ),
     Rule(
         "storage_key",
