@@ -129,6 +129,18 @@ def messages(records: Sequence[Mapping[str, Any]], settings: Settings) -> list[d
     return out
 
 
+def to_audiences(
+    target: str, payload: Any, settings: Settings, service: str | None = None
+) -> list[dict[str, Any]]:
+    """Messages carrying one payload that holds no reader-hidden field (an alert, say) to
+    every stream group that may see `service`; to every group when it concerns no service."""
+    return [
+        {"target": target, "arguments": [payload], "groupName": audience.group}
+        for audience in audiences(settings)
+        if service is None or audience.viewer.may_read_service(service)
+    ]
+
+
 def encode(actions: Iterable[Mapping[str, Any]]) -> str:
     """The JSON string a function sets on its `signalR` output binding."""
     return orjson.dumps(list(actions)).decode()

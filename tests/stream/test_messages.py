@@ -122,6 +122,21 @@ def test_a_record_too_large_for_a_message_is_sent_as_a_marked_stub() -> None:
         assert len(live.encode([message])) <= CONFIG.signalr_max_message_bytes
 
 
+def test_a_payload_goes_to_every_group_that_may_see_its_service() -> None:
+    desk = live.group_of(live.require({"X-Api-Key": KEYS["desk"]}, [Role.READER], CONFIG))
+    alert = {"rule": "error_rate", "service": "api-gateway"}
+    to_gateway = live.to_audiences("alert", alert, CONFIG, service="api-gateway")
+    assert {m["groupName"] for m in to_gateway} == {"admins", "readers"}
+    assert all(m["target"] == "alert" and m["arguments"] == [alert] for m in to_gateway)
+    to_engine = live.to_audiences("alert", alert, CONFIG, service="trading-engine")
+    assert {m["groupName"] for m in to_engine} == {"admins", "readers", desk}
+    assert {m["groupName"] for m in live.to_audiences("report", {}, CONFIG)} == {
+        "admins",
+        "readers",
+        desk,
+    }
+
+
 def test_an_empty_batch_sends_nothing() -> None:
     assert live.messages([], CONFIG) == []
     assert live.encode([]) == "[]"
