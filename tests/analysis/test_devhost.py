@@ -1,0 +1,96 @@
+"""End to end through `python -m devhost`: posted logs become alerts served by GET /api/alerts,
+and the report routes answer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+
+INGEST = {"Authorization": "Bearer dev-ingest-key"}
+READER = {"Authorization": "Bearer dev-reader-key"}
+
+
+async def call(method: str, url: str, headers: dict[str, str], body: Any = None) -> Any:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(
+            method,
+            url,
+            data=orjson.dumps(body) if body is not None else None,
+            headers={"Content-Type": "application/json", **headers},
+        ) as response,
+    ):
+        return response.status, await response.json()
+
+
+async def wait_for_alerts(base: str, service: str, rules: set[str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while True:
+        status, body = await call("GET", f"{base}/api/alerts?service={service}", READER)
+        assert status == 200, body
+        found = {a["rule"]: a for a in body["items"]}
+        if rules <= set(found) or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.2)
+
+
+async def test_posted_errors_become_deduplicated_alerts(dev_host) -> None:  # type: ignore[no-untyped-def]
+    service = f"bot-{uuid.uuid4().hex[:8]}"
+    minute = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(seconds=1)
+    errors = [
+        {
+            "level": "ERROR",
+            "service": service,
+            "message": "Connection refused by exchange",
+            "timestamp": (minute + timedelta(milliseconds=10 * i)).isoformat(),
+        }
+        for i in range(10)
+    ]
+    status, body = await call("POST", f"{dev_host.base_url}/api/logs", INGEST, errors)
+    assert status == 202 and body["accepted"] == 10
+    found = await wait_for_alerts(dev_host.base_url, service, {"error_rate", "exchange_connection"})
+    assert found["error_rate"]["count"] == 10
+    assert found["exchange_connection"]["count"] == 10
+    assert found["exchange_connection"]["severity"] == "critical"
+    assert found["exchange_connection"]["status"] == "active"
+    assert set(found["exchange_connection"]["sample_ids"]) <= set(body["ids"])
+
+    more = [{**errors[0], "timestamp": (minute + timedelta(seconds=30)).isoformat()}]
+    await call("POST", f"{dev_host.base_url}/api/logs", INGEST, more)
+    deadline = time.monotonic() + 20
+    while found["exchange_connection"]["count"] < 11 and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        found = await wait_for_alerts(dev_host.base_url, service, set())
+    assert found["exchange_connection"]["count"] == 11
+    assert found["error_rate"]["count"] == 11
+    status, resolved = await call("GET", f"{dev_host.base_url}/api/alerts?status=resolved", READER)
+    assert status == 200 and all(a["status"] == "resolved" for a in resolved["items"])
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/api/alerts", {}, 401),
+        ("/api/alerts", INGEST, 403),
+        ("/api/alerts?status=open", READER, 400),
+        ("/api/reports", {}, 401),
+        ("/api/reports?limit=0", READER, 400),
+        ("/api/reports", READER, 200),
+    ],
+)
+async def test_alert_and_report_routes_answer(dev_host, path, headers, status) -> None:  # type: ignore[no-untyped-def]
+    got, body = await call("GET", f"{dev_host.base_url}{path}", headers)
+    assert got == status, body
+    assert ("error" in body) == (status >= 400)
+
+
+async def test_latest_report_is_a_report_or_404(dev_host) -> None:  # type: ignore[no-untyped-def]
+    status, body = await call("GET", f"{dev_host.base_url}/api/reports/latest", READER)
+    assert (status, "hour" in body) in ((200, True), (404, False))
