@@ -187,3 +187,14 @@ def test_the_deployment_package_keeps_the_app_and_drops_the_rest() -> None:
         assert not any(kept.startswith(pattern) for pattern in ignored), kept
     for dropped in (".venv/", "node_modules/", "tests/", "local.settings.json"):
         assert dropped in ignored
+
+
+def test_archive_immutability_keeps_idempotent_rewrites_working() -> None:
+    """The archive rewrites a blob of the same name on a retry; a container-level WORM policy
+    would refuse that, a version-level one keeps each version write-once instead."""
+    storage = (BICEP_DIR / "modules" / "storage.bicep").read_text()
+    container = storage[storage.index("resource archiveContainer") :]
+    container = container[: container.index("\n}\n")]
+    assert "immutableStorageWithVersioning" in container
+    assert "isVersioningEnabled: immutable" in storage
+    assert re.search(r"version: \{\s*tierToCool: [^}]*\}\s*delete:", storage)

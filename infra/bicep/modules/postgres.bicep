@@ -15,7 +15,7 @@ param skuName string = 'Standard_B1ms'
 @allowed(['Burstable', 'GeneralPurpose', 'MemoryOptimized'])
 param skuTier string = 'Burstable'
 
-@allowed(['14', '15', '16', '17'])
+@allowed(['14', '15', '16'])
 param version string = '16'
 
 @description('Storage in GiB; grows automatically when it fills.')

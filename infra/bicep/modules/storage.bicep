@@ -1,8 +1,10 @@
 // Two storage accounts, both keyless (shared keys off, Entra only):
 //  - host: AzureWebJobsStorage (leases, checkpoints, timers) and the deployment package container;
 //  - data: the archive, dead-letter and report containers, with lifecycle tiering of the archive,
-//    an optional time-based immutability policy for an audit trail, and blob write logs sent to
-//    Log Analytics so that a dead letter raises an alert.
+//    an optional version-level immutability policy for an audit trail, and blob write logs sent
+//    to Log Analytics so that a dead letter raises an alert.
+// Version-level (not container-level) immutability keeps the archive's idempotent rewrites
+// working: a retry that rewrites a blob adds a version, and every version stays write-once.
 
 param hostAccountName string
 param dataAccountName string
@@ -31,7 +33,7 @@ param archiveArchiveAfterDays int = 180
 @maxValue(100)
 param archiveDeleteAfterYears int = 7
 
-@description('Days each archive blob is write-once (time-based immutability); 0 for no policy.')
+@description('Days each archive blob version is write-once (time-based, version-level immutability); 0 for no policy. Choose before the first deployment: it cannot be turned off on an existing container.')
 @minValue(0)
 @maxValue(146000)
 param archiveImmutabilityDays int = 0
@@ -76,6 +78,11 @@ var accountProperties = {
 // A retried archive write must never outlive the deletion rule, nor may deletion precede the
 // immutability period.
 var archiveDeleteAfterDays = max(archiveDeleteAfterYears * 365, archiveImmutabilityDays + 1)
+var immutable = archiveImmutabilityDays > 0
+
+// The archive access tier exists only for locally and geo-redundant (not zone-redundant) accounts.
+var archiveTierSupported = contains(['Standard_LRS', 'Standard_GRS', 'Standard_RAGRS'], dataAccountSku)
+var archiveTierAction = archiveTierSupported ? { tierToArchive: { daysAfterModificationGreaterThan: archiveArchiveAfterDays } } : {}
 
 resource hostAccount 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: hostAccountName
@@ -138,6 +145,7 @@ resource dataBlobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05
   parent: dataAccount
   name: 'default'
   properties: {
+    isVersioningEnabled: immutable
     deleteRetentionPolicy: {
       enabled: true
       days: softDeleteDays
@@ -154,10 +162,14 @@ resource archiveContainer 'Microsoft.Storage/storageAccounts/blobServices/contai
   name: archiveContainerName
   properties: {
     publicAccess: 'None'
+    immutableStorageWithVersioning: {
+      enabled: immutable
+    }
   }
 }
 
-resource archiveImmutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (archiveImmutabilityDays > 0) {
+// The container's default policy, applied to every new blob version.
+resource archiveImmutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (immutable) {
   parent: archiveContainer
   name: 'default'
   properties: {
@@ -202,15 +214,20 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
               ]
             }
             actions: {
-              baseBlob: {
+              baseBlob: union(archiveTierAction, {
                 tierToCool: {
                   daysAfterModificationGreaterThan: archiveCoolAfterDays
                 }
-                tierToArchive: {
-                  daysAfterModificationGreaterThan: archiveArchiveAfterDays
-                }
                 delete: {
                   daysAfterModificationGreaterThan: archiveDeleteAfterDays
+                }
+              })
+              version: {
+                tierToCool: {
+                  daysAfterCreationGreaterThan: archiveCoolAfterDays
+                }
+                delete: {
+                  daysAfterCreationGreaterThan: archiveDeleteAfterDays
                 }
               }
             }
