@@ -49,13 +49,16 @@ class _Client:
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     groups: set[str] = field(default_factory=set)
     dropped: str | None = None
+    closing: bool = False
     writer: asyncio.Task[None] | None = None
 
     def enqueue(self, frame: str) -> bool:
-        """Queue a frame; False when the client is too far behind and must be dropped."""
+        """Queue a frame; False (once) when the client has fallen too far behind, after which
+        it is being dropped and takes no more frames."""
         if self.dropped is not None:
             return True
         if self.queue.qsize() >= self.max_queued_frames:
+            self.dropped = "Client fell too far behind."
             return False
         self.queue.put_nowait(frame)
         return True
@@ -180,7 +183,7 @@ class Hub:
                 self.clients_dropped_slow += 1
                 log.warning("dropping SignalR client %s: too far behind", client.connection_id)
                 task = asyncio.get_running_loop().create_task(
-                    self._drop(client, "Client fell too far behind.", allow_reconnect=True)
+                    self._drop(client, client.dropped or "", allow_reconnect=True)
                 )
                 self._drops.add(task)
                 task.add_done_callback(self._drops.discard)
@@ -215,11 +218,12 @@ class Hub:
         if not isinstance(group, str) or not group:
             raise ValueError("a group action needs a groupName")
         if user_id:
-            groups = self._user_groups.setdefault(user_id, set())
             if kind == "add":
-                groups.add(group)
-            else:
-                groups.discard(group)
+                self._user_groups.setdefault(user_id, set()).add(group)
+            elif group in self._user_groups.get(user_id, ()):
+                self._user_groups[user_id].discard(group)
+                if not self._user_groups[user_id]:
+                    del self._user_groups[user_id]
         elif connection_id:
             client = self._clients.get(connection_id)
             if client is not None:
@@ -346,7 +350,7 @@ class Hub:
 
     async def _read(self, client: _Client, reader: protocol.FrameReader) -> None:
         ws = client.ws
-        while client.dropped is None:
+        while not client.closing:
             try:
                 msg = await ws.receive(timeout=self.client_timeout)
             except TimeoutError:
@@ -389,13 +393,14 @@ class Hub:
         return True
 
     async def _drop(self, client: _Client, reason: str, allow_reconnect: bool = False) -> None:
-        if client.dropped is not None:
+        if client.closing:
             return
-        client.dropped = reason
+        client.closing = True
+        client.dropped = client.dropped or reason
         await self._stop_writer(client)
         with contextlib.suppress(ConnectionError, RuntimeError):
             if not client.ws.closed:
-                await client.ws.send_str(protocol.close_frame(reason, allow_reconnect))
+                await client.ws.send_str(protocol.close_frame(client.dropped, allow_reconnect))
         await client.ws.close()
 
     @staticmethod
