@@ -7,11 +7,11 @@ of another service, and a reader's query never even selects the hidden fields.""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import csv
 import io
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -256,13 +256,16 @@ async def search_on(
         upper = after.timestamp + timedelta(microseconds=1)
     windows = time_slices(filters.start, upper, now or datetime.now(UTC))
     rows: list[asyncpg.Record] = []
+    deadline = time.monotonic() + timeout
     try:
-        async with asyncio.timeout(timeout):
-            for window in windows:
-                sql, args = _page_sql(filters, caller, after, window)
-                rows.extend(await conn.fetch(sql, *args, query.limit + 1 - len(rows)))
-                if len(rows) > query.limit:
-                    break
+        for window in windows:
+            sql, args = _page_sql(filters, caller, after, window)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            rows.extend(await conn.fetch(sql, *args, query.limit + 1 - len(rows), timeout=left))
+            if len(rows) > query.limit:
+                break
     except TimeoutError:
         raise _too_slow(timeout) from None
     items = [_record(r, caller) for r in rows[: query.limit]]

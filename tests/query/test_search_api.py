@@ -9,8 +9,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from shared import store
+from shared import db, store
 from shared.access import READER_HIDDEN_FIELDS
+from shared.settings import reset_settings
+from tests.conftest import free_port
 from tests.query.conftest import (
     NEAR_PHRASE,
     PHRASE,
@@ -299,3 +301,29 @@ async def test_cors_preflight_and_headers(dataset: DataSet) -> None:
         headers={"Origin": "https://ops.example"},
     )
     assert reply.headers["Access-Control-Allow-Origin"] == "https://ops.example"
+
+
+async def test_search_past_its_time_limit_is_503(
+    dataset: DataSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEARCH_TIMEOUT_SECONDS", "0.000001")
+    reset_settings()
+    reply = await search([*ours(dataset), ("q", "order")])
+    assert reply.status == 503
+    assert "start/end" in reply.json()["error"] and reply.headers["Retry-After"]
+
+
+async def test_database_down_is_503_not_500(monkeypatch: pytest.MonkeyPatch) -> None:
+    await db.close()
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://nobody@127.0.0.1:{free_port()}/none")
+    reset_settings()
+    try:
+        for name, path in (("search_logs", "logs/search"), ("log_stats", "logs/stats")):
+            reply = await call(name, path)
+            assert reply.status == 503, reply.body
+        export = await call("export_logs", "logs/export")
+        assert export.status == 503
+        by_id = await call("get_log", "logs/x", route_params={"id": "x"})
+        assert by_id.status == 503
+    finally:
+        await db.close()
