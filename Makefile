@@ -27,7 +27,14 @@ $(INFRA_STAMP): tests/infra/requirements.txt
 	$(INFRA_VENV)/bin/pip install --quiet -r tests/infra/requirements.txt
 	touch $@
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+DASHBOARD := dashboard/dist/index.html
+DASHBOARD_SOURCES := $(shell find dashboard/src dashboard/public -type f 2>/dev/null) dashboard/index.html dashboard/vite.config.js
+
+$(DASHBOARD): $(NODE_STAMP) $(DASHBOARD_SOURCES)
+	npm run --silent build:dashboard
+	touch $@
+
+setup: $(PY_STAMP) $(NODE_STAMP) $(DASHBOARD)
 
 dev: setup
 	PORT=$(PORT) $(PY) -m devhost
