@@ -1,7 +1,7 @@
 """HS256 JSON Web Tokens as Azure SignalR Service issues and checks them for clients.
 
 The service signs a client's access token with its access key; the audience is the client URL
-(`<endpoint>/client/?hub=<hub>`) and the user id travels in `nameid`."""
+(`<endpoint>/client/?hub=<hub>`) and the user id travels in `asrs.s.uid`."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def issue(key: str, audience: str, user_id: str | None, lifetime_seconds: int = 
         "exp": now + lifetime_seconds,
     }
     if user_id:
-        claims["nameid"] = user_id
+        claims[USER_ID_CLAIMS[0]] = user_id
     header = _b64(orjson.dumps({"alg": "HS256", "typ": "JWT"}))
     payload = _b64(orjson.dumps(claims))
     signature = hmac.new(key.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()

@@ -169,7 +169,7 @@ def batch_output(bodies: Iterable[bytes], settings: Settings) -> str:
 
 USER_ID_EXPRESSION = "{rand-guid}"
 """The negotiate binding's user id: a fresh server-drawn GUID per negotiation."""
-USER_ID_CLAIMS = ("nameid", "asrs.s.uid", "sub")
+USER_ID_CLAIMS = ("asrs.s.uid", "nameid", "sub")
 """Where a SignalR client access token carries its user id."""
 
 
