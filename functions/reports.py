@@ -18,7 +18,7 @@ SIGNALR = {"hub_name": "logs", "connection_string_setting": "AzureSignalRConnect
 
 
 @bp.function_name("hourly_report")
-@bp.timer_trigger(arg_name="timer", schedule="%REPORT_SCHEDULE%", run_on_startup=False)
+@bp.timer_trigger(arg_name="timer", schedule="%REPORT_SCHEDULE%", run_on_startup=True)
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
 async def hourly_report(timer: func.TimerRequest, signalr: func.Out[str]) -> None:
     written = await reports.run_due(get_settings())
