@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,6 +19,8 @@ from pysignalr.client import SignalRClient
 from devhost.signalr import Hub
 
 ACCESS_KEY = "test-signalr-access-key"
+ROOT = Path(__file__).resolve().parents[2]
+JS_CLIENT = Path(__file__).with_name("signalr_client.js")
 
 
 @dataclass
@@ -131,3 +135,12 @@ async def listen() -> AsyncIterator[ListenerFactory]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+def node() -> str:
+    """The node binary, with the official @microsoft/signalr client installed."""
+    binary = shutil.which("node")
+    if binary is None or not (ROOT / "node_modules" / "@microsoft" / "signalr").is_dir():
+        pytest.fail("node and @microsoft/signalr are required: run `make setup`")
+    return binary

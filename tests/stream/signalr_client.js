@@ -1,11 +1,11 @@
 // Connects the official @microsoft/signalr client to "<app>/api" the way the dashboard does:
 // negotiate with the app, follow the redirect to the hub, then print each "logs" message as a
-// JSON line. Usage: node signalr_client.js APP_BASE_URL USER_ID COUNT
+// JSON line. Usage: node signalr_client.js APP_BASE_URL HEADERS_JSON COUNT
 const signalR = require("@microsoft/signalr");
 
-const [appBase, userId, count] = process.argv.slice(2);
+const [appBase, headers, count] = process.argv.slice(2);
 const connection = new signalR.HubConnectionBuilder()
-  .withUrl(`${appBase}/api`, { headers: { "X-User-Id": userId } })
+  .withUrl(`${appBase}/api`, { headers: JSON.parse(headers) })
   .configureLogging(signalR.LogLevel.Warning)
   .build();
 

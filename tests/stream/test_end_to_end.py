@@ -3,16 +3,18 @@ negotiated at /api/negotiate, each in its role's view."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 
 import aiohttp
+import orjson
 import pytest
 
 from devhost.environment import DEV_KEYS
 from shared.access import READER_HIDDEN_FIELDS
 from tests.conftest import DevHostProcess
-from tests.stream.conftest import ListenerFactory
+from tests.stream.conftest import JS_CLIENT, ROOT, ListenerFactory
 
 pytestmark = pytest.mark.slow
 
@@ -83,3 +85,49 @@ async def test_posted_record_reaches_readers_and_admins_in_their_views(
     assert admin_view["extra_data"] == {"symbol": "BTCUSDT"}
     assert reader_view["extra_data"] == {"symbol": "BTCUSDT"}
     assert not {k for k in READER_HIDDEN_FIELDS if reader_view.get(k) is not None}
+
+
+async def test_official_client_receives_a_posted_record_as_a_reader(
+    dev_host: DevHostProcess, http: aiohttp.ClientSession, node: str
+) -> None:
+    marker = f"js-e2e-{uuid.uuid4()}"
+    headers = orjson.dumps({"X-Api-Key": DEV_KEYS["reader"]}).decode()
+    proc = await asyncio.create_subprocess_exec(
+        node,
+        str(JS_CLIENT),
+        dev_host.base_url,
+        headers,
+        "1000",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(30):
+            line = await proc.stdout.readline()
+            assert line.startswith(b"connected "), (line, await proc.stderr.read())
+            record = {
+                "level": "CRITICAL",
+                "service": "exchange-connector",
+                "message": marker,
+                "stack_trace": "secret frames",
+                "ip_address": "10.9.9.9",
+            }
+            async with http.post(
+                f"{dev_host.base_url}/api/logs",
+                json=record,
+                headers={"X-Api-Key": DEV_KEYS["ingest"]},
+            ) as response:
+                assert response.status == 202
+            while True:
+                found = [
+                    r for r in orjson.loads(await proc.stdout.readline()) if r["message"] == marker
+                ]
+                if found:
+                    break
+    finally:
+        proc.kill()
+        await proc.wait()
+    (seen,) = found
+    assert seen["level"] == "CRITICAL" and seen["service"] == "exchange-connector"
+    assert "stack_trace" not in seen and "ip_address" not in seen

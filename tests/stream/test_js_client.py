@@ -4,24 +4,10 @@ through an app negotiate endpoint that redirects it to the hub as Azure SignalR 
 from __future__ import annotations
 
 import asyncio
-import shutil
-from pathlib import Path
 
 import orjson
-import pytest
 
-from tests.stream.conftest import HubFactory
-
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = Path(__file__).with_name("signalr_client.js")
-
-
-@pytest.fixture
-def node() -> str:
-    binary = shutil.which("node")
-    if binary is None or not (ROOT / "node_modules" / "@microsoft" / "signalr").is_dir():
-        pytest.fail("node and @microsoft/signalr are required: run `make setup`")
-    return binary
+from tests.stream.conftest import JS_CLIENT, ROOT, HubFactory
 
 
 async def test_official_client_negotiates_connects_and_receives(
@@ -31,9 +17,9 @@ async def test_official_client_negotiates_connects_and_receives(
     await server.hub.apply({"userId": "js-user", "groupName": "readers", "action": "add"})
     proc = await asyncio.create_subprocess_exec(
         node,
-        str(SCRIPT),
+        str(JS_CLIENT),
         server.base_url,
-        "js-user",
+        '{"X-User-Id": "js-user"}',
         "2",
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
