@@ -36,6 +36,15 @@ def _deliveries(events: list[func.EventHubEvent]) -> list[analysis.Delivery]:
     ]
 
 
+def _attempt(context: func.Context) -> tuple[int, bool]:
+    """(attempt number, whether the runtime will retry no more)."""
+    retry = getattr(context, "retry_context", None)
+    if retry is None:
+        return 1, True
+    final = retry.max_retry_count >= 0 and retry.retry_count >= retry.max_retry_count
+    return retry.retry_count + 1, final
+
+
 @bp.function_name("analyze")
 @bp.event_hub_message_trigger(
     arg_name="events",
@@ -46,8 +55,13 @@ def _deliveries(events: list[func.EventHubEvent]) -> list[analysis.Delivery]:
     data_type=func.DataType.BINARY,
 )
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
-async def analyze(events: list[func.EventHubEvent], signalr: func.Out[str]) -> None:
-    outcome = await analysis.analyze(_deliveries(events), get_settings())
+async def analyze(
+    events: list[func.EventHubEvent], signalr: func.Out[str], context: func.Context
+) -> None:
+    attempt, final = _attempt(context)
+    outcome = await analysis.analyze_or_dead_letter(
+        _deliveries(events), get_settings(), attempt, final
+    )
     signalr.set(analysis.encode(outcome.signalr_messages()))
     if outcome.changes or outcome.resolved or outcome.redelivered:
         log.info(
@@ -60,7 +74,7 @@ async def analyze(events: list[func.EventHubEvent], signalr: func.Out[str]) -> N
 
 
 @bp.function_name("alert_maintenance")
-@bp.timer_trigger(arg_name="timer", schedule="0 * * * * *", run_on_startup=False)
+@bp.timer_trigger(arg_name="timer", schedule="0 * * * * *", run_on_startup=True)
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
 async def alert_maintenance(timer: func.TimerRequest, signalr: func.Out[str]) -> None:
     outcome = await analysis.maintain(get_settings())

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from shared import alerts, analysis_state, db, notify, rules
+from shared import alerts, analysis_state, db, deadletter, notify, rules
 from shared.analyzer import Analyzer
 from shared.errors import BadRequest
 from shared.settings import Settings
@@ -24,6 +24,7 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 SIGNALR_GROUPS = ("readers", "admins")
+DEAD_LETTER_SINK = "analyze"
 MAX_LIST_LIMIT = 1000
 
 
@@ -161,6 +162,35 @@ async def analyze(deliveries: Sequence[Delivery], settings: Settings) -> Outcome
         outcome.analyzed += scan.records
     notify.notifier(settings).submit(outcome.notices())
     return outcome
+
+
+async def analyze_or_dead_letter(
+    deliveries: Sequence[Delivery], settings: Settings, attempt: int, final_attempt: bool
+) -> Outcome:
+    """`analyze`; on the runtime's final attempt a failure (PostgreSQL away for the whole retry
+    window, or a rule file refused) dead-letters the batch with the reason instead, so the
+    replay command can analyze it later rather than the runtime skipping it."""
+    try:
+        return await analyze(deliveries, settings)
+    except Exception as exc:
+        if not final_attempt:
+            raise
+        reason = f"analysis failed after {attempt} attempts: {type(exc).__name__}: {exc}"
+        log.error("%s; dead-lettering %d events", reason, len(deliveries))
+        first = deliveries[0] if deliveries else None
+        await deadletter.write(
+            settings,
+            DEAD_LETTER_SINK,
+            reason,
+            [d.body for d in deliveries],
+            attempts=attempt,
+            details={
+                "partition": first.partition if first else None,
+                "first_sequence_number": first.sequence_number if first else None,
+                "last_sequence_number": deliveries[-1].sequence_number if deliveries else None,
+            },
+        )
+        return Outcome()
 
 
 async def maintain(settings: Settings, now: datetime | None = None) -> Outcome:

@@ -3,7 +3,8 @@ SQL is here) and as JSON in Blob Storage, replaced when the same hour is reporte
 
 The report holds volume by service and level, the top error messages, response times per
 service (average, p95, maximum of `extra_data.response_time`), the alerts opened in the hour and
-those active at its end, and, with an Application Insights workspace, function health."""
+those active at its end, the last retention run, and, with an Application Insights workspace,
+function health."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from shared import alerts, blob, db, levels, monitor
+from shared import alerts, blob, db, levels, monitor, retention
 from shared.errors import BadRequest, NotFound
 from shared.settings import Settings
 
@@ -125,6 +126,7 @@ async def build(
         "new_alerts": opened,
         "active_alerts": active,
         "function_health": function_health,
+        "last_retention": await retention.latest_run(conn),
     }
 
 

@@ -196,3 +196,35 @@ def test_bad_listing_parameters(params: dict[str, str]) -> None:
 def test_listing_parameter_defaults() -> None:
     assert analysis.list_params({}) == ("active", None, 100)
     assert analysis.list_params({"status": "Resolved", "limit": "5"}) == ("resolved", None, 5)
+
+
+async def test_refused_rules_fail_the_batch_then_dead_letter_it(
+    clean: asyncpg.Connection, settings: Settings, azurite: Any, make_record
+) -> None:  # type: ignore[no-untyped-def]
+    from shared import blob
+    from shared.rules import RuleError
+    from shared.settings import Connection
+
+    await blob.close()
+    settings = replace(
+        settings,
+        alert_rules_json='[{"name": "broken", "pattern": "(unclosed"}]',
+        storage_connection=Connection(
+            "ArchiveStorage", connection_string=azurite.connection_string
+        ),
+        deadletter_container="deadletter-analysis",
+    )
+    batch = deliveries([make_record(message="connection refused")])
+    with pytest.raises(RuleError, match="'broken'"):
+        await analysis.analyze_or_dead_letter(batch, settings, attempt=1, final_attempt=False)
+    outcome = await analysis.analyze_or_dead_letter(batch, settings, attempt=13, final_attempt=True)
+    assert outcome.analyzed == 0
+    container = await blob.container(settings, settings.deadletter_container)
+    names = [b.name async for b in container.list_blobs(name_starts_with="analyze/")]
+    assert len(names) == 1
+    letter = orjson.loads(await (await container.download_blob(names[0])).readall())
+    assert "'broken'" in letter["reason"] and letter["attempts"] == 13
+    assert [orjson.loads(r["raw"])["id"] for r in letter["records"]] == [
+        orjson.loads(batch[0].body)["id"]
+    ]
+    await blob.close()
