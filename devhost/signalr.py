@@ -44,9 +44,11 @@ class _Client:
     connection_id: str
     user_id: str | None
     ws: web.WebSocketResponse
-    max_queued_frames: int
     keepalive_interval: float
+    max_queued_frames: int
+    max_queued_chars: int
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    queued_chars: int = 0
     groups: set[str] = field(default_factory=set)
     dropped: str | None = None
     closing: bool = False
@@ -57,9 +59,14 @@ class _Client:
         it is being dropped and takes no more frames."""
         if self.dropped is not None:
             return True
-        if self.queue.qsize() >= self.max_queued_frames:
+        backlog = self.queue.qsize()
+        if backlog and (
+            backlog >= self.max_queued_frames
+            or self.queued_chars + len(frame) > self.max_queued_chars
+        ):
             self.dropped = "Client fell too far behind."
             return False
+        self.queued_chars += len(frame)
         self.queue.put_nowait(frame)
         return True
 
@@ -70,6 +77,8 @@ class _Client:
                 frame = await asyncio.wait_for(self.queue.get(), self.keepalive_interval)
             except TimeoutError:
                 frame = protocol.PING_FRAME
+            else:
+                self.queued_chars -= len(frame or "")
             if frame is None or self.ws.closed:
                 return
             try:
@@ -96,6 +105,7 @@ class Hub:
         keepalive_interval: float = 15.0,
         token_lifetime_seconds: int = 3600,
         max_queued_frames: int = 2000,
+        max_queued_chars: int = 64 * 1024 * 1024,
         max_incoming_bytes: int = 1024 * 1024,
     ) -> None:
         self.hub_name = hub_name.lower()
@@ -106,6 +116,7 @@ class Hub:
         self.keepalive_interval = keepalive_interval
         self._token_lifetime = token_lifetime_seconds
         self._max_queued_frames = max_queued_frames
+        self._max_queued_chars = max_queued_chars
         self._max_incoming_bytes = max_incoming_bytes
         self._negotiated: dict[str, _Negotiated] = {}
         self._clients: dict[str, _Client] = {}
@@ -308,7 +319,12 @@ class Hub:
         if pending is None:
             return
         client = _Client(
-            connection_id, user_id, ws, self._max_queued_frames, self.keepalive_interval
+            connection_id,
+            user_id,
+            ws,
+            self.keepalive_interval,
+            self._max_queued_frames,
+            self._max_queued_chars,
         )
         self._clients[connection_id] = client
         client.writer = asyncio.get_running_loop().create_task(client.write())

@@ -244,7 +244,7 @@ async def test_apply_rejects_what_is_neither_message_nor_group_action(
 async def test_a_client_that_falls_behind_is_dropped_without_holding_up_others(
     hub_server: HubFactory, http: aiohttp.ClientSession, listen: ListenerFactory
 ) -> None:
-    server = await hub_server(max_queued_frames=4)
+    server = await hub_server(max_queued_chars=1024 * 1024)
     hub = server.hub
     fast_info = hub.connection_info("fast")
     fast = await listen(fast_info["url"], fast_info["accessToken"])
