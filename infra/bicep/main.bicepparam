@@ -18,6 +18,7 @@ param alertEmail = readEnvironmentVariable('ALERT_EMAIL', '')
 param authClientId = readEnvironmentVariable('AUTH_CLIENT_ID', '')
 param postgresAdminPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
 param postgresAdminPrincipalName = readEnvironmentVariable('AZURE_PRINCIPAL_NAME', '')
+param postgresAdminPrincipalType = readEnvironmentVariable('AZURE_PRINCIPAL_TYPE', 'User')
 param postgresClientIp = readEnvironmentVariable('POSTGRES_CLIENT_IP', '')
 
 // Sizes (the smallest by default)
