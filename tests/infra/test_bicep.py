@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,27 @@ def test_archive_immutability_keeps_idempotent_rewrites_working() -> None:
     assert "immutableStorageWithVersioning" in container
     assert "isVersioningEnabled: immutable" in storage
     assert re.search(r"version: \{\s*tierToCool: [^}]*\}\s*delete:", storage)
+
+
+@pytest.mark.parametrize("script", ["preprovision.sh", "migrate.sh"])
+def test_hook_scripts_are_valid_posix_shell(script: str) -> None:
+    path = BICEP_DIR / "scripts" / script
+    done = subprocess.run(["sh", "-n", str(path)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_migrate_hook_skips_without_a_postgres_administrator() -> None:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("AZURE_PRINCIPAL_NAME", "POSTGRES_HOST")
+    }
+    done = subprocess.run(
+        ["sh", str(BICEP_DIR / "scripts" / "migrate.sh")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0
+    assert "skipping migrations" in done.stderr
