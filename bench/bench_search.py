@@ -248,7 +248,7 @@ async def run() -> bool:
     CONN[:] = [conn]
     try:
         await db.init_connection(conn)
-        await conn.execute(search._CUSTOM_PLANS)
+        await conn.execute(search.CUSTOM_PLANS)
         ok = True
         header = (
             f"{'query':46} {'ours p50':>9} {'p95':>8} {'seed p50':>10} {'p95':>9} "

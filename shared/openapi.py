@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import levels, params
+from shared import analysis, levels, params, reports
 
 LEVEL_NAMES = list(levels.LEVELS)
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -334,7 +334,13 @@ def _other_paths() -> dict[str, Any]:
                         "status",
                         {"type": "string", "enum": ["active", "resolved"]},
                         "Which alerts (default active)",
-                    )
+                    ),
+                    _query("service", _text(), "Only this service"),
+                    _query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": analysis.MAX_LIST_LIMIT},
+                        "At most this many (default 100)",
+                    ),
                 ],
                 "responses": {"200": _json(any_json, "Alerts"), **_errors(400, 401, 403, 503)},
             }
@@ -344,6 +350,13 @@ def _other_paths() -> dict[str, Any]:
                 "operationId": "list_reports",
                 "summary": "Hourly reports",
                 "security": SECURED,
+                "parameters": [
+                    _query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": reports.MAX_LIST_LIMIT},
+                        "The newest this many (default 24)",
+                    )
+                ],
                 "responses": {"200": _json(any_json, "Reports"), **_errors(400, 401, 403, 503)},
             }
         },

@@ -88,7 +88,7 @@ _AFTER = '"timestamp" <= {0} AND ("timestamp", id) < ({0}, {1})'
 _BY_ID = "id = {0}"
 _NOTHING = "false"
 _ORDER = ' ORDER BY "timestamp" DESC, id DESC'
-_CUSTOM_PLANS = "SET plan_cache_mode = force_custom_plan"
+CUSTOM_PLANS = "SET plan_cache_mode = force_custom_plan"
 """Plan each search with its values: a generic plan cannot prune partitions by a range known
 only at run time as well, nor judge how common a full-text word is (measured: 150 ms instead
 of 8 ms for a 7-day word search). The pool resets it when the connection returns."""
@@ -100,7 +100,7 @@ async def reading(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
     try:
         pool = await db.pool(settings)
         async with pool.acquire() as conn:
-            await conn.execute(_CUSTOM_PLANS)
+            await conn.execute(CUSTOM_PLANS)
             yield conn
     except CONNECTION_ERRORS as exc:
         log.warning("PostgreSQL unavailable for a read: %s", exc)

@@ -125,7 +125,10 @@ FUZZED = {
     "search_logs": ("/logs/search", "logs/search"),
     "log_stats": ("/logs/stats", "logs/stats"),
     "export_logs": ("/logs/export", "logs/export"),
+    "alerts": ("/alerts", "alerts"),
+    "list_reports": ("/reports", "reports"),
 }
+NAMES_THE_PARAMETER = {"search_logs", "log_stats", "export_logs"}
 
 
 @pytest.mark.parametrize("name", sorted(FUZZED))
@@ -146,7 +149,7 @@ def test_fuzz_read_api_from_the_schema(
         reply = session_loop.run_until_complete(call(name, route, query, key=key))
         assert reply.status != 500, (query, reply.body)
         assert reply.status in documented, (query, reply.status, reply.body)
-        if reply.status == 400:
+        if reply.status == 400 and name in NAMES_THE_PARAMETER:
             assert reply.json()["detail"]["parameter"]
         schema = response_schema(operation, reply.status)
         if schema is not None:
