@@ -372,12 +372,16 @@ class Fleet:
         return out
 
 
-async def _post(session: aiohttp.ClientSession, url: str, records: list[Record]) -> bool:
+async def _post(session: aiohttp.ClientSession, url: str, records: list[Record]) -> bool | None:
+    """True when accepted, None when refused for good (a 4xx), False when worth retrying."""
     try:
         async with session.post(url, json=records) as response:
             if response.status == 202:
                 return True
-            log.warning("demo POST answered %s: %s", response.status, (await response.text())[:200])
+            detail = (await response.text())[:300]
+            log.warning("demo POST answered %s: %s", response.status, detail)
+            if 400 <= response.status < 500 and response.status != 429:
+                return None
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("demo POST failed: %s", exc)
     return False
@@ -392,13 +396,16 @@ async def run(
     seed: int | None = None,
 ) -> None:
     """Post the fleet's traffic to `{base_url}/api/logs` until `stop` is set. `rate` is the
-    steady records per second (default: the DEMO_RATE environment variable, else 5)."""
+    steady records per second (default: the DEMO_RATE environment variable, else 5). While
+    the pipeline refuses or is unreachable, the demo backs off (up to 30 s) and keeps at most
+    the latest 10,000 records."""
     rate = rate if rate is not None else float(os.environ.get("DEMO_RATE") or DEFAULT_RATE)
     fleet = Fleet(rate, seed)
     url = f"{base_url.rstrip('/')}/api/logs"
     loop = asyncio.get_running_loop()
     started = last = loop.time()
     pending: list[Record] = []
+    wait = interval
     log.info("demo traffic: about %.1f records/s to %s", rate, url)
     headers = {"X-Api-Key": api_key}
     timeout = aiohttp.ClientTimeout(total=10)
@@ -407,12 +414,13 @@ async def run(
             now = loop.time()
             pending += fleet.tick(now - started, now - last)
             last = now
-            if pending and await _post(session, url, pending[:1000]):
+            del pending[: max(0, len(pending) - 10_000)]
+            outcome = await _post(session, url, pending[:1000]) if pending else True
+            if outcome is not False:
                 del pending[:1000]
-            elif len(pending) > 10_000:
-                del pending[: len(pending) - 10_000]
+            wait = interval if outcome else min(wait * 2, 30.0)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
+                await asyncio.wait_for(stop.wait(), wait)
 
 
 def sample(seconds: float = 90.0, rate: float = DEFAULT_RATE, seed: int = 7) -> list[Record]:

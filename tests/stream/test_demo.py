@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiohttp import web
 
 from devhost import demo
 from devhost.environment import DEV_KEYS
@@ -92,3 +94,38 @@ async def test_demo_traffic_reaches_the_live_stream(
     services = {r["service"] for (array,) in arrays for r in array}
     assert len(services) >= 3
     assert not [r for r in caplog.records if r.name == "devhost.demo" and r.levelname == "WARNING"]
+
+
+async def test_demo_retries_what_the_pipeline_could_not_take_and_drops_what_it_refused() -> None:
+    answers = iter([503, 503, 401])
+    requests: list[tuple[int, list[str]]] = []
+
+    async def logs(request: web.Request) -> web.Response:
+        status = next(answers, 202)
+        stamps = [r["timestamp"] + r["message"] for r in await request.json()]
+        requests.append((status, stamps))
+        return web.json_response({}, status=status)
+
+    app = web.Application()
+    app.add_routes([web.post("/api/logs", logs)])
+    runner = web.AppRunner(app)
+    await runner.setup()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    await web.SockSite(runner, sock).start()
+    stop = asyncio.Event()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    task = asyncio.create_task(demo.run(base, "key", stop, rate=20, interval=0.05, seed=3))
+    try:
+        async with asyncio.timeout(10):
+            while len(requests) < 5:
+                await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+        await runner.cleanup()
+    statuses, batches = zip(*requests, strict=True)
+    assert statuses[:5] == (503, 503, 401, 202, 202)
+    assert batches[0] and set(batches[0]) <= set(batches[1]), "kept after a 503"
+    assert set(batches[1]) <= set(batches[2])
+    assert not set(batches[2]) & set(batches[3]), "dropped once refused for good"
