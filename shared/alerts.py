@@ -81,30 +81,32 @@ RETURNING {_COLUMNS}, (xmax = 0) AS opened, notified_at = $11 AS notify
 async def record(
     conn: asyncpg.Connection, hits: Sequence[Hit], now: datetime, notify_interval: timedelta
 ) -> list[Change]:
-    """Add these hits to their active alerts (opening new ones as needed), in one transaction
-    with whatever the caller has open. Each hit's `notify` tells whether a notification is due,
+    """Add these hits to their active alerts (opening new ones as needed), in one round trip
+    and in the caller's transaction. Each hit's `notify` tells whether a notification is due,
     decided in the database so that several analyzer instances notify once per interval."""
-    changes: list[Change] = []
-    for hit in hits:
-        row = await conn.fetchrow(
-            _UPSERT,
-            hit.rule,
-            hit.service,
-            hit.severity,
-            hit.count,
-            hit.first_seen,
-            hit.last_seen,
-            list(hit.sample_ids[:SAMPLE_LIMIT]),
-            hit.description,
-            hit.action,
-            hit.quiet_period,
-            now,
-            notify_interval,
-        )
-        assert row is not None
-        alert = _alert(row)
-        changes.append(Change(alert=alert, opened=row["opened"], notify=row["notify"]))
-    return changes
+    if not hits:
+        return []
+    rows = await conn.fetchmany(
+        _UPSERT,
+        [
+            (
+                hit.rule,
+                hit.service,
+                hit.severity,
+                hit.count,
+                hit.first_seen,
+                hit.last_seen,
+                list(hit.sample_ids[:SAMPLE_LIMIT]),
+                hit.description,
+                hit.action,
+                hit.quiet_period,
+                now,
+                notify_interval,
+            )
+            for hit in hits
+        ],
+    )
+    return [Change(alert=_alert(r), opened=r["opened"], notify=r["notify"]) for r in rows]
 
 
 def _alert(row: asyncpg.Record) -> dict[str, Any]:
