@@ -34,6 +34,11 @@ param functionMaximumInstanceCount int = 40
 @allowed([512, 2048, 4096])
 param functionInstanceMemoryMB int = 2048
 
+@description('Always-ready instances for the HTTP functions, so ingest never waits for a cold start; 0 scales to zero.')
+@minValue(0)
+@maxValue(10)
+param functionAlwaysReadyHttpInstances int = 0
+
 @description('Client id of an Entra app registration for App Service Authentication (sign-in with the LogReader and LogAdmin app roles); empty for API keys only.')
 param authClientId string = ''
 
@@ -441,6 +446,7 @@ module functionApp 'modules/functionapp.bicep' = {
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
+    alwaysReadyHttpInstances: functionAlwaysReadyHttpInstances
     appSettings: appSettings
     authClientId: authClientId
   }

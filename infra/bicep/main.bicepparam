@@ -22,6 +22,7 @@ param postgresAdminPrincipalType = readEnvironmentVariable('AZURE_PRINCIPAL_TYPE
 param postgresClientIp = readEnvironmentVariable('POSTGRES_CLIENT_IP', '')
 
 // Sizes (the smallest by default)
+param functionAlwaysReadyHttpInstances = int(readEnvironmentVariable('FUNCTION_ALWAYS_READY_HTTP', '0'))
 param eventHubPartitions = int(readEnvironmentVariable('EVENTHUB_PARTITIONS', '4'))
 param eventHubRetentionDays = int(readEnvironmentVariable('EVENTHUB_RETENTION_DAYS', '1'))
 param eventHubThroughputUnits = int(readEnvironmentVariable('EVENTHUB_THROUGHPUT_UNITS', '1'))

@@ -25,6 +25,11 @@ param maximumInstanceCount int = 40
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
+@description('Instances kept warm for the HTTP functions (ingest answers without a cold start); 0 scales to zero.')
+@minValue(0)
+@maxValue(10)
+param alwaysReadyHttpInstances int = 0
+
 @description('Every app setting, identity-based connections and Key Vault references included.')
 param appSettings object
 
@@ -98,6 +103,12 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        alwaysReady: alwaysReadyHttpInstances > 0 ? [
+          {
+            name: 'http'
+            instanceCount: alwaysReadyHttpInstances
+          }
+        ] : []
       }
       runtime: {
         name: 'python'
