@@ -66,9 +66,9 @@ async def export_logs(req: func.HttpRequest) -> func.HttpResponse:
 async def get_log(req: func.HttpRequest) -> func.HttpResponse:
     settings = get_settings()
     caller = access.require(req.headers, [Role.READER], settings)
-    params.parse_nothing(query_pairs(req))
+    fields = params.parse_record(query_pairs(req))
     record_id = params.record_id(req.route_params.get("id", ""))
-    return reply(200, await search.by_id(settings, record_id, caller))
+    return reply(200, await search.by_id(settings, record_id, caller, fields))
 
 
 @bp.function_name("openapi_document")

@@ -61,6 +61,16 @@ def _filter_parameters() -> list[dict[str, Any]]:
     ]
 
 
+def _fields_parameter() -> dict[str, Any]:
+    return _query(
+        "fields",
+        {"type": "string", "enum": list(params.RECORD_FIELDS)},
+        "Only these fields (repeatable or comma-separated; id and timestamp always come). "
+        "Fields the key's role may not see are left out.",
+        repeat=True,
+    )
+
+
 def _cursor_parameter() -> dict[str, Any]:
     return _query(
         "cursor",
@@ -115,7 +125,7 @@ def _record_schema() -> dict[str, Any]:
         "type": "object",
         "description": "A stored record. Reader keys never see exception_message, stack_trace, "
         "ip_address or user_agent.",
-        "required": ["id", "timestamp", "level", "service", "message"],
+        "required": ["id", "timestamp"],
         "properties": props,
     }
 
@@ -204,6 +214,7 @@ def _read_paths() -> dict[str, Any]:
                         f"Page size (default {params.DEFAULT_LIMIT})",
                     ),
                     _cursor_parameter(),
+                    _fields_parameter(),
                 ],
                 "responses": {
                     "200": _json({"$ref": "#/components/schemas/Page"}, "One page"),
@@ -249,6 +260,7 @@ def _read_paths() -> dict[str, Any]:
                         "At most this many records",
                     ),
                     _cursor_parameter(),
+                    _fields_parameter(),
                 ],
                 "responses": {
                     "200": {
@@ -279,7 +291,8 @@ def _read_paths() -> dict[str, Any]:
                         "in": "path",
                         "required": True,
                         "schema": _text(),
-                    }
+                    },
+                    _fields_parameter(),
                 ],
                 "responses": {
                     "200": _json(record_ref, "The record"),

@@ -27,12 +27,34 @@ STATS_RANGES: dict[str, timedelta] = {
 }
 EXPORT_FORMATS = ("ndjson", "csv")
 
+RECORD_FIELDS = (
+    "id",
+    "timestamp",
+    "received_at",
+    "level",
+    "level_no",
+    "service",
+    "logger_name",
+    "message",
+    "request_id",
+    "user_id",
+    "session_id",
+    "event_type",
+    "extra_data",
+    "exception_type",
+    "exception_message",
+    "stack_trace",
+    "ip_address",
+    "user_agent",
+)
+ALWAYS_SELECTED = ("id", "timestamp")
 TEXT_FILTERS = ("logger_name", "event_type", "request_id", "user_id", "session_id")
 FILTER_PARAMETERS = ("q", "level", "min_level", "service", *TEXT_FILTERS, "start", "end")
-SEARCH_PARAMETERS = (*FILTER_PARAMETERS, "limit", "cursor")
-EXPORT_PARAMETERS = (*FILTER_PARAMETERS, "limit", "cursor", "format")
+SEARCH_PARAMETERS = (*FILTER_PARAMETERS, "limit", "cursor", "fields")
+EXPORT_PARAMETERS = (*FILTER_PARAMETERS, "limit", "cursor", "format", "fields")
+RECORD_PARAMETERS = ("fields",)
 STATS_PARAMETERS = ("range",)
-REPEATABLE = frozenset({"service", "level"})
+REPEATABLE = frozenset({"service", "level", "fields"})
 
 _PHRASE = re.compile(r'(?<!-)"([^"]+)"')
 """A quoted phrase that is not excluded (`-"..."`)."""
@@ -64,6 +86,7 @@ class SearchQuery:
     filters: Filters
     limit: int = DEFAULT_LIMIT
     after: cursor.Position | None = None
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +95,7 @@ class ExportQuery:
     format: str = "ndjson"
     limit: int | None = None
     after: cursor.Position | None = None
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +213,17 @@ def _after(values: dict[str, list[str]], cursor_secret: str) -> cursor.Position 
         raise _bad("cursor", str(exc)) from None
 
 
+def _fields(values: dict[str, list[str]]) -> tuple[str, ...]:
+    """The record fields asked for (none: all), `id` and `timestamp` always among them."""
+    asked = values.get("fields", [])
+    for name in asked:
+        if name not in RECORD_FIELDS:
+            raise _bad("fields", f"unknown field {name[:40]!r}; known: {', '.join(RECORD_FIELDS)}")
+    if not asked:
+        return ()
+    return tuple(dict.fromkeys([*ALWAYS_SELECTED, *asked]))
+
+
 def parse_search(pairs: Pairs, cursor_secret: str, now: datetime | None = None) -> SearchQuery:
     values = _collect(pairs, SEARCH_PARAMETERS)
     limit = _one(values, "limit")
@@ -196,6 +231,7 @@ def parse_search(pairs: Pairs, cursor_secret: str, now: datetime | None = None) 
         filters=_filters(values, now),
         limit=_int("limit", limit, 1, MAX_LIMIT) if limit else DEFAULT_LIMIT,
         after=_after(values, cursor_secret),
+        fields=_fields(values),
     )
 
 
@@ -210,6 +246,7 @@ def parse_export(pairs: Pairs, cursor_secret: str, now: datetime | None = None) 
         format=fmt,
         limit=_int("limit", limit, 1, MAX_EXPORT_LIMIT) if limit else None,
         after=_after(values, cursor_secret),
+        fields=_fields(values),
     )
 
 
@@ -219,6 +256,11 @@ def parse_stats(pairs: Pairs) -> StatsQuery:
     if chosen not in STATS_RANGES:
         raise _bad("range", f"must be one of {', '.join(STATS_RANGES)}")
     return StatsQuery(range=chosen)
+
+
+def parse_record(pairs: Pairs) -> tuple[str, ...]:
+    """The `fields` of a one-record read."""
+    return _fields(_collect(pairs, RECORD_PARAMETERS))
 
 
 def parse_nothing(pairs: Pairs) -> None:

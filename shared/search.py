@@ -35,29 +35,8 @@ CONNECTION_ERRORS = (
     asyncpg.TooManyConnectionsError,
 )
 
-COLUMNS = (
-    "id",
-    "timestamp",
-    "received_at",
-    "level",
-    "level_no",
-    "service",
-    "logger_name",
-    "message",
-    "request_id",
-    "user_id",
-    "session_id",
-    "event_type",
-    "extra_data",
-    "exception_type",
-    "exception_message",
-    "stack_trace",
-    "ip_address",
-    "user_agent",
-)
+COLUMNS = params.RECORD_FIELDS
 READER_COLUMNS = tuple(c for c in COLUMNS if c not in READER_HIDDEN_FIELDS)
-_SELECT_ADMIN = ", ".join(f'"{c}"' for c in COLUMNS)
-_SELECT_READER = ", ".join(f'"{c}"' for c in READER_COLUMNS)
 
 RARE_LEVEL_NO = 30
 """The partial index `system_logs_warning_timestamp` covers level_no >= 30; filters at or above
@@ -174,9 +153,21 @@ def _where(filters: params.Filters, caller: Caller) -> _Where:
     return where
 
 
-def _select(caller: Caller) -> str:
-    columns = _SELECT_ADMIN if caller.role is Role.ADMIN else _SELECT_READER
-    return f"SELECT {columns} FROM system_logs"
+def visible_columns(caller: Caller, fields: Sequence[str] = ()) -> tuple[str, ...]:
+    """The columns a caller gets: the fields asked for (default all), less what its role may
+    not see."""
+    wanted = fields or COLUMNS
+    if caller.role is Role.ADMIN:
+        return tuple(wanted)
+    return tuple(c for c in wanted if c not in READER_HIDDEN_FIELDS)
+
+
+def _select(caller: Caller, fields: Sequence[str] = ()) -> str:
+    """The SELECT list: only names of `COLUMNS` (validated), never text from a request."""
+    columns = visible_columns(caller, fields)
+    if not set(columns) <= set(COLUMNS):
+        raise ValueError("only record columns may be selected")
+    return "SELECT " + ", ".join(f'"{c}"' for c in columns) + " FROM system_logs"
 
 
 def _record(row: asyncpg.Record, caller: Caller) -> dict[str, Any]:
@@ -224,11 +215,11 @@ def time_slices(
 
 
 def _page_sql(
-    filters: params.Filters,
+    query: params.SearchQuery,
     caller: Caller,
-    after: cursor.Position | None,
     window: tuple[datetime | None, datetime | None],
 ) -> tuple[str, list[Any]]:
+    filters, after = query.filters, query.after
     where = _where(filters, caller)
     low, high = window
     if low is not None and low != filters.start:
@@ -237,7 +228,7 @@ def _page_sql(
         where.add(_END, high)
     if after is not None:
         where.add(_AFTER, after.timestamp, after.id)
-    sql = f"{_select(caller)}{where.sql()}{_ORDER} LIMIT ${len(where.args) + 1}"
+    sql = f"{_select(caller, query.fields)}{where.sql()}{_ORDER} LIMIT ${len(where.args) + 1}"
     return sql, where.args
 
 
@@ -259,7 +250,7 @@ async def search_on(
     deadline = time.monotonic() + timeout
     try:
         for window in windows:
-            sql, args = _page_sql(filters, caller, after, window)
+            sql, args = _page_sql(query, caller, window)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
@@ -276,18 +267,23 @@ async def search_on(
     return {"items": items, "next_cursor": next_cursor}
 
 
-async def by_id(settings: Settings, record_id: str, caller: Caller) -> dict[str, Any]:
+async def by_id(
+    settings: Settings, record_id: str, caller: Caller, fields: Sequence[str] = ()
+) -> dict[str, Any]:
     """One record (the newest if a client reused an id); NotFound when it does not exist or
     belongs to a service the caller may not read."""
     async with reading(settings) as conn:
-        return await by_id_on(conn, record_id, caller)
+        return await by_id_on(conn, record_id, caller, fields)
 
 
-async def by_id_on(conn: asyncpg.Connection, record_id: str, caller: Caller) -> dict[str, Any]:
+async def by_id_on(
+    conn: asyncpg.Connection, record_id: str, caller: Caller, fields: Sequence[str] = ()
+) -> dict[str, Any]:
     where = _Where()
     where.add(_BY_ID, record_id)
     _restrict_services(where, readable_services((), caller))
-    row = await conn.fetchrow(f"{_select(caller)}{where.sql()}{_ORDER} LIMIT 1", *where.args)
+    sql = f"{_select(caller, fields)}{where.sql()}{_ORDER} LIMIT 1"
+    row = await conn.fetchrow(sql, *where.args)
     if row is None:
         raise NotFound(f"no record with id {record_id[:80]!r}")
     return _record(row, caller)
@@ -297,7 +293,7 @@ def export_sql(query: params.ExportQuery, caller: Caller) -> tuple[str, list[Any
     where = _where(query.filters, caller)
     if query.after is not None:
         where.add(_AFTER, query.after.timestamp, query.after.id)
-    sql = f"{_select(caller)}{where.sql()}{_ORDER}"
+    sql = f"{_select(caller, query.fields)}{where.sql()}{_ORDER}"
     if query.limit is not None:
         where.args.append(query.limit)
         sql += f" LIMIT ${len(where.args)}"
@@ -357,7 +353,7 @@ async def export_chunks(
     `EXPORT_CHUNK_ROWS` rows at a time from a server-side cursor: memory stays bounded by one
     chunk however many rows match. Holds one pooled connection while iterating."""
     sql, args = export_sql(query, caller)
-    columns = COLUMNS if caller.role is Role.ADMIN else READER_COLUMNS
+    columns = visible_columns(caller, query.fields)
     csv_chunk = _CsvChunk(columns) if query.format == "csv" else None
     if csv_chunk is not None:
         yield ExportChunk(csv_chunk.header(), None)

@@ -327,3 +327,26 @@ async def test_database_down_is_503_not_500(monkeypatch: pytest.MonkeyPatch) -> 
         assert by_id.status == 503
     finally:
         await db.close()
+
+
+async def test_fields_select_columns_within_the_role(dataset: DataSet) -> None:
+    query = [("service", SERVICE_A), ("level", "ERROR"), ("fields", "message,stack_trace")]
+    admin = (await search(query, key="admin")).json()["items"]
+    reader = (await search(query, key="reader")).json()["items"]
+    assert admin and set(admin[0]) == {"id", "timestamp", "message", "stack_trace"}
+    assert admin[0]["stack_trace"]
+    assert set(reader[0]) == {"id", "timestamp", "message"}
+    record_id = admin[0]["id"]
+    one = await call(
+        "get_log", "logs/x", {"fields": "ip_address"}, key="reader", route_params={"id": record_id}
+    )
+    assert one.status == 200 and set(one.json()) == {"id", "timestamp"}
+    bad = await search([("fields", "message,password")])
+    assert bad.status == 400 and bad.json()["detail"]["parameter"] == "fields"
+    csv_reply = await call(
+        "export_logs",
+        "logs/export",
+        [("service", SERVICE_A), ("format", "csv"), ("fields", "level"), ("fields", "user_agent")],
+        key="reader",
+    )
+    assert csv_reply.body.decode().splitlines()[0] == "id,timestamp,level"
