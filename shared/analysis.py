@@ -24,6 +24,9 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 SIGNALR_GROUPS = ("readers", "admins")
+PROCESS_STARTED = datetime.now(UTC)
+"""Silence is judged only once this process has been up for the rule's minutes: right after a
+start the hub may still be delivering what the services sent meanwhile."""
 DEAD_LETTER_SINK = "analyze"
 MAX_LIST_LIMIT = 1000
 
@@ -205,6 +208,8 @@ async def maintain(settings: Settings, now: datetime | None = None) -> Outcome:
     async with pool.acquire() as conn, conn.transaction():
         outcome.resolved += await alerts.resolve_quiet(conn, now)
         for rule in engine.ruleset.silence:
+            if now - PROCESS_STARTED < timedelta(minutes=rule.minutes):
+                continue
             silent = await analysis_state.silent_since(
                 conn, now - timedelta(minutes=rule.minutes), now - rule.quiet_period
             )

@@ -228,3 +228,18 @@ async def test_refused_rules_fail_the_batch_then_dead_letter_it(
         orjson.loads(batch[0].body)["id"]
     ]
     await blob.close()
+
+
+async def test_silence_is_not_judged_right_after_a_start(
+    clean: asyncpg.Connection, settings: Settings, make_record
+) -> None:  # type: ignore[no-untyped-def]
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    await analysis.analyze(
+        deliveries([make_record(service="paused-bot", received_at=long_ago.isoformat())]),
+        settings,
+    )
+    just_started = analysis.PROCESS_STARTED + timedelta(minutes=5)
+    assert (await analysis.maintain(settings, just_started)).changes == []
+    settled = analysis.PROCESS_STARTED + timedelta(minutes=10)
+    outcome = await analysis.maintain(settings, max(settled, datetime.now(UTC)))
+    assert [c.alert["service"] for c in outcome.changes] == ["paused-bot"]
