@@ -6,7 +6,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,20 +98,29 @@ def _type_name(value: Any) -> str:
 
 # --- identifiers -------------------------------------------------------------------------
 
-_random = bytearray()
+_VARIANT = dict(zip("0123456789abcdef", "89ab89ab89ab89ab", strict=True))
+
+
+def _id_stream() -> Iterator[str]:
+    """Random (version 4) UUID strings, drawing randomness 2 KiB at a time."""
+    while True:
+        h = os.urandom(2048).hex()
+        for i in range(0, len(h), 32):
+            yield (
+                f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-4{h[i + 13 : i + 16]}-"
+                f"{_VARIANT[h[i + 16]]}{h[i + 17 : i + 20]}-{h[i + 20 : i + 32]}"
+            )
+
+
+_ids = _id_stream()
 
 
 def new_id() -> str:
-    """A random (version 4) UUID string; random bytes are drawn 4 KiB at a time."""
-    global _random
-    if len(_random) < 16:
-        _random = bytearray(os.urandom(4096))
-    raw = _random[-16:]
-    del _random[-16:]
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """A new uuid4 string."""
+    try:
+        return next(_ids)
+    except ValueError:  # another thread is inside the stream right now
+        return str(uuid.uuid4())
 
 
 def _id(value: Any) -> str:
@@ -327,10 +337,23 @@ def normalize_in(raw: Any, ctx: Context) -> dict[str, Any]:
         raw = dict(raw)
     settings = ctx.settings
     get = raw.get
-    message = _message(raw, settings.max_message_bytes)
+    message = get("message")
+    if message.__class__ is not str or len(message) * 4 > settings.max_message_bytes:
+        message = _message(raw, settings.max_message_bytes)
+    elif not message.strip():
+        raise RecordError("message must not be empty")
     level, level_no = _level(get("level"))
-    service = _service(get("service"), ctx.caller)
+    service = get("service")
+    if (
+        ctx.caller.service is not None
+        or service.__class__ is not str
+        or not 0 < len(service) <= 256
+    ):
+        service = _service(service, ctx.caller)
     record_id = get("id")
+    exception_message = get("exception_message")
+    stack_trace = get("stack_trace")
+    ip_address = get("ip_address")
     record = {
         "id": record_id if record_id.__class__ is str and _ID(record_id) else _id(record_id),
         "timestamp": _timestamp(get("timestamp"), ctx),
@@ -346,9 +369,13 @@ def normalize_in(raw: Any, ctx: Context) -> dict[str, Any]:
         "event_type": get("event_type"),
         "extra_data": _extra(raw),
         "exception_type": get("exception_type"),
-        "exception_message": _text(raw, "exception_message", settings.max_message_bytes),
-        "stack_trace": _text(raw, "stack_trace", STACK_TRACE_BYTES),
-        "ip_address": _ip(get("ip_address")),
+        "exception_message": None
+        if exception_message is None
+        else _text(raw, "exception_message", settings.max_message_bytes),
+        "stack_trace": None
+        if stack_trace is None
+        else _text(raw, "stack_trace", STACK_TRACE_BYTES),
+        "ip_address": None if ip_address is None else _ip(ip_address),
         "user_agent": get("user_agent"),
     }
     for name, limit in _SHORT_LIMITS:
@@ -364,7 +391,7 @@ def _dumps(record: dict[str, Any]) -> bytes:
     try:
         return orjson.dumps(record)
     except orjson.JSONEncodeError as exc:
-        raise RecordError(f"extra_data cannot be stored as JSON: {exc}") from None
+        raise RecordError(f"the record cannot be stored as JSON: {exc}") from None
 
 
 def _without_nul(value: Any) -> Any:
@@ -378,9 +405,9 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-_NUL_HIT = redaction.RULE_COUNT
+ESCAPED_NUL = b"\\u0000"
 _SCREEN = redaction.screen(r"\\u0000")
-"""One pass over an event body: might it hold a secret (a rule's index), or an escaped NUL?"""
+"""One RE2 pass over an event body: might it hold a secret or an escaped U+0000?"""
 
 
 def prepare(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
@@ -391,11 +418,9 @@ def prepare(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
     limit = ctx.settings.max_extra_data_bytes
     if extra is not None and len(body) > limit and len(_dumps(extra)) > limit:
         raise RecordError(f"extra_data is larger than {limit} bytes serialised")
-    hits = _SCREEN.Match(body)
-    if hits:
-        if min(hits) < _NUL_HIT:
-            redaction.redact_record(record)
-        if _NUL_HIT in hits:
+    if _SCREEN.Match(body):
+        redaction.redact_record(record)
+        if ESCAPED_NUL in body:
             record = _without_nul(record)
         body = _dumps(record)
     return record, body

@@ -321,7 +321,7 @@ RULES: tuple[Rule, ...] = (
     Rule("key_value", _KEY_TRIGGER, _redact_key_values),
     Rule(
         "jwt",
-        r"eyJ[A-Za-z0-9_-]{4,}\.",
+        r"eyJ",
         _sub(
             r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
             _constant("[REDACTED:jwt]"),
@@ -339,7 +339,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "storage_key",
-        r"[A-Za-z0-9+/]{86}==",
+        r"==",
         _sub(
             r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])",
             _constant("[REDACTED:storage_key]"),
@@ -347,7 +347,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "aws_key",
-        r"(?:AKIA|ASIA)[A-Z0-9]{16}",
+        r"AKIA|ASIA",
         _sub(
             r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])", _constant("[REDACTED:aws_key]")
         ),
@@ -364,7 +364,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "telegram_token",
-        r"\d{8,10}:[A-Za-z0-9_-]{35}",
+        r"\d{8}:",
         _sub(
             r"(?<![\w:])\d{8,10}:[A-Za-z0-9_-]{35}(?![\w-])", _constant("[REDACTED:telegram_token]")
         ),
@@ -379,9 +379,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "card",
-        r"(?:^|[^0-9A-Za-z_.])\d(?:[ -]?\d){12}",
+        r"(?:^|[^0-9A-Za-z_.])\d{13}|(?:^|[^0-9A-Za-z_.-])\d{4}[ -]\d{4}[ -]\d{4}[ -]\d"
+        r"|(?:^|[^0-9A-Za-z_.-])\d{4}[ -]\d{6}[ -]\d{4}",
         _sub(
-            r"(?<![\w.])(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2}[ -]\d{1,7}|\d{4}[ -]\d{6}[ -]\d{4,5})"
+            r"(?<![\w.])(?:\d{13,19}|(?<!-)\d{4}(?:[ -]\d{4}){2}[ -]\d{1,7}"
+            r"|(?<!-)\d{4}[ -]\d{6}[ -]\d{4,5})"
             r"(?![\w]|[.-]\d)",
             _card,
         ),
@@ -390,35 +392,50 @@ RULES: tuple[Rule, ...] = (
 RULE_COUNT = len(RULES)
 
 
-def screen(*extra_patterns: str) -> re2.Set:
-    """An RE2 set of every rule's trigger (indexes 0 to RULE_COUNT - 1) and then
-    `extra_patterns`: one linear pass answers several cheap questions about a text."""
+def _set(patterns: tuple[str, ...]) -> re2.Set:
     options = re2.Options()
     options.never_capture = True
     checker = re2.Set.SearchSet(options)
-    for pattern in (*(rule.trigger for rule in RULES), *extra_patterns):
+    for pattern in patterns:
         checker.Add(pattern)
     checker.Compile()
     return checker
 
 
-_SCREEN = screen()
+def _grouped(trigger: str) -> str:
+    return f"(?i:{trigger[4:]})" if trigger.startswith("(?i)") else f"(?:{trigger})"
+
+
+ANY_TRIGGER = "|".join(_grouped(rule.trigger) for rule in RULES)
+"""Every rule's trigger as one pattern: a single-pattern RE2 set scans about twice as fast as
+a set of one pattern per rule. Triggers avoid long counted repeats (`[A-Za-z0-9+/]{86}`): their
+states multiply with the others' and overflow RE2's DFA cache, which then scans far slower."""
+
+
+def screen(*extra_patterns: str) -> re2.Set:
+    """An RE2 set matching where ANY_TRIGGER or one of `extra_patterns` does: one linear pass
+    tells whether a text needs a closer look for any of several reasons."""
+    return _set(("|".join((ANY_TRIGGER, *(f"(?:{p})" for p in extra_patterns))),))
+
+
+_ANY = screen()
+_RULE_TRIGGERS = _set(tuple(rule.trigger for rule in RULES))
 
 
 def triggered(data: str | bytes) -> list[int]:
     """Indexes of the rules whose trigger fires in this text (empty: nothing to redact)."""
-    return _SCREEN.Match(data) or []
+    return _RULE_TRIGGERS.Match(data) or []
 
 
 def might_contain_secret(data: str | bytes) -> bool:
     """Cheap test: False means the text certainly holds nothing to redact, by value or by a
     sensitive key name."""
-    return _SCREEN.Match(data) is not None
+    return _ANY.Match(data) is not None
 
 
 def redact_text(text: str) -> str:
     """The text with every secret found by value replaced."""
-    hits = _SCREEN.Match(text)
+    hits = _RULE_TRIGGERS.Match(text)
     if not hits:
         return text
     for index in sorted(hits):

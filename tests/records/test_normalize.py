@@ -65,7 +65,7 @@ def norm(raw: Any, caller: Caller, settings: Settings, now: datetime) -> dict[st
         ({"message": "m", "id": "x" * 129}, "id must be 1-128 characters"),
         ({"message": "m", "id": "ünï"}, "id must be 1-128 characters"),
         ({"message": "m", "id": 17}, "id must be a string, not number"),
-        ({"message": "m", "extra_data": {"n": 2**70}}, "extra_data cannot be stored as JSON"),
+        ({"message": "m", "extra_data": {"n": 2**70}}, "the record cannot be stored as JSON"),
     ],
 )
 def test_each_violation_is_named(
@@ -262,7 +262,7 @@ def test_deeply_nested_extra_data_is_a_record_error(
     for _ in range(600):
         node["d"] = {}
         node = node["d"]
-    with pytest.raises(RecordError, match="extra_data cannot be stored as JSON"):
+    with pytest.raises(RecordError, match="the record cannot be stored as JSON"):
         norm({"message": "m", "extra_data": deep}, caller, settings, now)
 
 

@@ -139,3 +139,10 @@ def test_events_round_trip(message: str, extra: dict[str, Any], when: datetime) 
     assert decoded["timestamp"].isoformat(timespec="microseconds") == record["timestamp"]
     assert decoded["message"] == record["message"]
     assert decoded["extra_data"] == record["extra_data"]
+
+
+@PROPERTY
+@given(text=texts)
+def test_the_combined_screen_fires_exactly_when_some_rule_trigger_fires(text: str) -> None:
+    assert redaction.might_contain_secret(text) == bool(redaction.triggered(text))
+    assert redaction.might_contain_secret(text.encode()) == bool(redaction.triggered(text))
