@@ -54,8 +54,8 @@ def record(i: int, at: datetime, rng: random.Random) -> dict[str, Any]:
     failed = level_no >= 40
     return {
         "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "timestamp": at.isoformat(),
-        "received_at": (at + timedelta(milliseconds=40)).isoformat(),
+        "timestamp": at.isoformat(timespec="microseconds"),
+        "received_at": (at + timedelta(milliseconds=40)).isoformat(timespec="microseconds"),
         "level": level,
         "level_no": level_no,
         "service": service,
