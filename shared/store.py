@@ -37,7 +37,9 @@ COLUMNS: tuple[str, ...] = (
     "user_agent",
 )
 TEXT_COLUMNS = frozenset(COLUMNS) - {"timestamp", "received_at", "level_no", "extra_data"}
-_TIMESTAMP = COLUMNS.index("timestamp")
+_ID, _TIMESTAMP, _RECEIVED_AT, _LEVEL, _LEVEL_NO, _SERVICE = range(6)
+_MESSAGE = COLUMNS.index("message")
+_TEXT_INDEXES = tuple(i for i, c in enumerate(COLUMNS) if c in TEXT_COLUMNS)
 STAGING_TABLE = "system_logs_staging"
 _column_list = ", ".join(f'"{c}"' for c in COLUMNS)
 
@@ -101,24 +103,29 @@ def _aware(value: Any, name: str) -> datetime:
 
 def row(record: Mapping[str, Any], now: datetime | None = None) -> tuple[Any, ...]:
     """The record as a tuple in COLUMNS order; raises ValueError/TypeError if it cannot be."""
-    values: dict[str, Any] = {c: record.get(c) for c in COLUMNS}
-    if not values["id"] or not values["service"] or not values["level"]:
+    values = [record.get(c) for c in COLUMNS]
+    if not (values[_ID] and values[_SERVICE] and values[_LEVEL]):
         raise ValueError("a record needs an id, a service and a level")
-    values["timestamp"] = _aware(values["timestamp"], "timestamp")
-    received = values["received_at"]
-    values["received_at"] = _aware(received, "received_at") if received else now or _utcnow()
-    if values["level_no"] is None:
-        level_no = levels.LEVELS.get(str(values["level"]))
+    timestamp = values[_TIMESTAMP]
+    if type(timestamp) is not datetime or timestamp.tzinfo is None:
+        values[_TIMESTAMP] = _aware(timestamp, "timestamp")
+    received = values[_RECEIVED_AT]
+    if received is None:
+        values[_RECEIVED_AT] = now or _utcnow()
+    elif type(received) is not datetime or received.tzinfo is None:
+        values[_RECEIVED_AT] = _aware(received, "received_at")
+    if values[_LEVEL_NO] is None:
+        level_no = levels.LEVELS.get(str(values[_LEVEL]))
         if level_no is None:
-            raise ValueError(f"unknown level {values['level']!r} and no level_no")
-        values["level_no"] = level_no
-    if values["message"] is None:
-        values["message"] = ""
-    for name in TEXT_COLUMNS:
-        value = values[name]
-        if value is not None and not isinstance(value, str):
-            values[name] = str(value)
-    return tuple(values[c] for c in COLUMNS)
+            raise ValueError(f"unknown level {values[_LEVEL]!r} and no level_no")
+        values[_LEVEL_NO] = level_no
+    if values[_MESSAGE] is None:
+        values[_MESSAGE] = ""
+    for i in _TEXT_INDEXES:
+        value = values[i]
+        if value is not None and type(value) is not str:
+            values[i] = str(value)
+    return tuple(values)
 
 
 def _utcnow() -> datetime:
