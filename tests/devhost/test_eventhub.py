@@ -2,7 +2,14 @@ import asyncio
 
 import pytest
 
-from devhost.eventhub import BatchShape, Consumer, LocalEventHub, timespan, trigger_events
+from devhost.eventhub import (
+    BatchShape,
+    Consumer,
+    LocalEventHub,
+    converter_events,
+    timespan,
+    trigger_events,
+)
 from shared.errors import Unavailable
 
 
@@ -76,3 +83,19 @@ def test_timespans() -> None:
     assert timespan("00:05:00") == 300
     shape = BatchShape(min_interval=1, max_interval=5)
     assert [shape.delay(i) for i in range(5)] == [1, 2, 4, 5, 5]
+
+
+async def test_trigger_events_match_what_the_sdks_converter_builds() -> None:
+    hub = LocalEventHub("logs", partition_count=1)
+    hub.register("postgres")
+    await hub.publish([("svc", b"a"), ("svc", b"b"), ("other", b"c")])
+    p = hub.partitions[0]
+    ours = trigger_events(hub, "postgres", p, p.read("postgres", 10))
+    reference = converter_events(ours[0]._EventHubEvent__trigger_metadata, [b"a", b"b", b"c"])
+    for mine, theirs in zip(ours, reference, strict=True):
+        assert mine.get_body() == theirs.get_body()
+        assert mine.sequence_number == theirs.sequence_number
+        assert mine.partition_key == theirs.partition_key
+        assert mine.enqueued_time == theirs.enqueued_time
+        assert mine.offset == theirs.offset
+        assert mine.metadata == theirs.metadata

@@ -1,0 +1,166 @@
+"""End to end through the dev host, HTTP POST /api/logs to rows in PostgreSQL, with 500-record
+requests: the sustained rate (target at least 20,000 records/s) and, at 5,000 records/s
+offered, the time from POST to the row (target p95 under 1 s). The latency of a request is
+the time until all of its 500 rows are visible: the slowest record of each request."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import statistics
+import time
+import uuid
+from typing import Any
+
+import aiohttp
+import asyncpg
+import orjson
+
+from bench.bench_client import bench_database
+from devhost.process import DevHostProcess
+
+REQUEST_SIZE = 500
+THROUGHPUT_RECORDS = 100_000
+CONCURRENCY = 8
+OFFERED_RATE = 5_000
+LATENCY_SECONDS = 10
+SERVICES = (
+    "api-gateway",
+    "trading-engine",
+    "ai-processor",
+    "telegram-bot",
+    "portfolio-manager",
+    "exchange-connector",
+)
+HEADERS = {"Authorization": "Bearer dev-ingest-key", "Content-Type": "application/json"}
+
+
+def request_body(tag: str, n: int = REQUEST_SIZE) -> bytes:
+    """500 realistic records (about 500 bytes each) sharing a request id, one service."""
+    service = random.choice(SERVICES)
+    records = []
+    for i in range(n):
+        level = random.choices(
+            ["INFO", "DEBUG", "TRADE_EXECUTED", "WARNING", "ERROR"], [70, 10, 10, 7, 3]
+        )[0]
+        records.append(
+            {
+                "id": str(uuid.uuid4()),
+                "level": level,
+                "service": service,
+                "logger_name": f"{service}.worker",
+                "message": f"order {i} filled at {random.uniform(90_000, 100_000):.2f} on binance",
+                "request_id": tag,
+                "session_id": f"s-{random.randint(1, 50)}",
+                "event_type": "order_update",
+                "extra_data": {
+                    "symbol": random.choice(["BTCUSDT", "ETHUSDT", "SOLUSDT"]),
+                    "qty": round(random.random(), 4),
+                    "response_time": random.randint(5, 900),
+                    "exchange": "binance",
+                    "strategy": "momentum-v3",
+                },
+            }
+        )
+    return orjson.dumps(records)
+
+
+async def count_rows(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT count(*) FROM system_logs")
+
+
+async def throughput(base_url: str, database_url: str) -> float:
+    bodies = [request_body(f"t-{i}") for i in range(THROUGHPUT_RECORDS // REQUEST_SIZE)]
+    conn = await asyncpg.connect(database_url)
+    before = await count_rows(conn)
+    queue = iter(bodies)
+    async with aiohttp.ClientSession() as session:
+
+        async def sender() -> None:
+            for body in queue:
+                while True:
+                    async with session.post(
+                        f"{base_url}/api/logs", data=body, headers=HEADERS
+                    ) as response:
+                        if response.status == 202:
+                            break
+                        await asyncio.sleep(float(response.headers.get("Retry-After", 1)))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(CONCURRENCY)))
+        while await count_rows(conn) - before < THROUGHPUT_RECORDS:
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - started
+    await conn.close()
+    return THROUGHPUT_RECORDS / elapsed
+
+
+async def latency(base_url: str, database_url: str) -> list[float]:
+    interval = REQUEST_SIZE / OFFERED_RATE
+    count = int(LATENCY_SECONDS / interval)
+    tags = [f"l-{uuid.uuid4().hex[:10]}" for _ in range(count)]
+    bodies = [request_body(tag) for tag in tags]
+    posted: dict[str, float] = {}
+    landed: dict[str, float] = {}
+    conn = await asyncpg.connect(database_url)
+
+    async def watch() -> None:
+        while len(landed) < count:
+            waiting = [t for t in posted if t not in landed]
+            if waiting:
+                rows = await conn.fetch(
+                    "SELECT request_id, count(*) AS n FROM system_logs"
+                    " WHERE request_id = ANY($1::text[]) GROUP BY request_id",
+                    waiting,
+                )
+                now = time.perf_counter()
+                for r in rows:
+                    if r["n"] >= REQUEST_SIZE:
+                        landed[r["request_id"]] = now
+            await asyncio.sleep(0.02)
+
+    watcher = asyncio.create_task(watch())
+    async with aiohttp.ClientSession() as session:
+        start = time.perf_counter()
+        tasks = []
+        for n, (tag, body) in enumerate(zip(tags, bodies, strict=True)):
+            await asyncio.sleep(max(0.0, start + n * interval - time.perf_counter()))
+            posted[tag] = time.perf_counter()
+            tasks.append(
+                asyncio.create_task(
+                    session.post(f"{base_url}/api/logs", data=body, headers=HEADERS)
+                )
+            )
+        for response in await asyncio.gather(*tasks):
+            response.release()
+    await asyncio.wait_for(watcher, 60)
+    await conn.close()
+    return [landed[t] - posted[t] for t in tags]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def main() -> bool:
+    host = DevHostProcess(bench_database())
+    host.start()
+    try:
+        rate = asyncio.run(throughput(host.base_url, host.database_url))
+        delays = asyncio.run(latency(host.base_url, host.database_url))
+    finally:
+        host.remove()
+    p50, p95 = statistics.median(delays), percentile(delays, 95)
+    rows: list[tuple[str, Any]] = [
+        ("sustained, 500-record requests (records/s)", f"{rate:,.0f}"),
+        ("  target (records/s)", "20,000"),
+        ("  ratio to target", f"{rate / 20_000:.2f}"),
+        (f"POST to row at {OFFERED_RATE:,}/s offered, p50 (s)", f"{p50:.3f}"),
+        (f"POST to row at {OFFERED_RATE:,}/s offered, p95 (s)", f"{p95:.3f}"),
+        ("  ratio p95 / 1 s target", f"{p95:.2f}"),
+    ]
+    for name, value in itertools.chain([("measure", "value")], rows):
+        print(f"{name:<48}{value:>14}")
+    return rate >= 20_000 and p95 < 1.0
