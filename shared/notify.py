@@ -282,26 +282,29 @@ def _dead_letter_to_blob(settings: Settings) -> DeadLetter:
     return write
 
 
-_notifier: Notifier | None = None
+_notifier: tuple[Settings, Notifier] | None = None
 
 
 def notifier(settings: Settings) -> Notifier:
     """The process's notifier for these settings, created on first use in the running loop."""
     global _notifier
     loop = asyncio.get_running_loop()
-    if _notifier is None or (_notifier._loop is not None and _notifier._loop is not loop):
-        _notifier = Notifier(
+    current = _notifier[1] if _notifier is not None else None
+    stale = current is not None and current._loop not in (None, loop)
+    if current is None or stale or _notifier[0] is not settings:  # type: ignore[index]
+        current = Notifier(
             channels(settings),
             _dead_letter_to_blob(settings),
             queue_size=settings.notify_queue_size,
             timeout=settings.notify_timeout_seconds,
             max_attempts=settings.notify_max_attempts,
         )
-    return _notifier
+        _notifier = (settings, current)
+    return current
 
 
 async def close() -> None:
     global _notifier
     if _notifier is not None:
-        await _notifier.close()
+        await _notifier[1].close()
         _notifier = None
