@@ -8,7 +8,7 @@ INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 PORT ?= 7071
 
-.PHONY: setup dev test lint bench migrate clean
+.PHONY: setup dev test lint bench migrate replay verify clean
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,14 @@ bench: setup
 
 migrate: $(PY_STAMP)
 	$(PY) -m shared.migrate
+
+# make replay ARGS="--source archive --start 2026-11-27T14:00Z --end 2026-11-27T15:00Z"
+replay: $(PY_STAMP)
+	$(PY) -m shared.replay $(ARGS)
+
+# make verify ARGS="--start 24h"
+verify: $(PY_STAMP)
+	$(PY) -m shared.verify $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(INFRA_VENV) node_modules .devdata .benchdata
