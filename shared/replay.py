@@ -135,7 +135,9 @@ async def _existing_ids(settings: Settings, records: Sequence[dict[str, Any]]) -
 
 async def to_eventhub(settings: Settings, items: Sequence[Item]) -> tuple[int, int, list[str]]:
     existing = await _existing_ids(settings, [r for _, r in items])
-    fresh = [(str(r.get("service") or ""), body) for body, r in items if r["id"] not in existing]
+    fresh = [
+        (str(r.get("service") or ""), body) for body, r in items if r.get("id") not in existing
+    ]
     await events.publish(fresh, settings)
     return len(fresh), len(items) - len(fresh), []
 
@@ -175,8 +177,13 @@ async def _archive_batches(
                 report.blobs += 1
                 downloader = await container.download_blob(props.name, decompress=False)
                 async for line in archive.iter_lines(downloader.chunks()):
-                    record = orjson.loads(line)
-                    if not _in_range(record, start, end, services):
+                    try:
+                        record = orjson.loads(line)
+                    except orjson.JSONDecodeError as exc:
+                        report.failing += 1
+                        report.errors.append(f"{props.name}: a line is not JSON ({exc})")
+                        continue
+                    if not isinstance(record, dict) or not _in_range(record, start, end, services):
                         continue
                     batch.append((line, record))
                     if len(batch) >= BATCH_RECORDS:
@@ -428,6 +435,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> Report:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import asyncpg
     from azure.core.exceptions import AzureError
 
     from shared import localenv
@@ -437,8 +445,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         report = asyncio.run(run(args, get_settings()))
-    except (AzureError, RuntimeError, OSError) as exc:
-        print(f"replay failed: {exc}", file=sys.stderr)
+    except (AzureError, RuntimeError, OSError, asyncpg.PostgresError) as exc:
+        print(f"replay failed: {exc!r}", file=sys.stderr)
         return 2
     print("\n".join(report.lines()))
     return 1 if report.errors else 0
