@@ -3,6 +3,8 @@ keyset pages, full text, views by role, per-service keys, errors."""
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -350,3 +352,41 @@ async def test_fields_select_columns_within_the_role(dataset: DataSet) -> None:
         key="reader",
     )
     assert csv_reply.body.decode().splitlines()[0] == "id,timestamp,level"
+
+
+def principal(role: str) -> str:
+    claims = {"auth_typ": "aad", "claims": [{"typ": "roles", "val": role}], "role_typ": "roles"}
+    return base64.b64encode(json.dumps(claims).encode()).decode()
+
+
+async def test_signed_in_users_by_app_role(
+    dataset: DataSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRUST_CLIENT_PRINCIPAL", "true")
+    reset_settings()
+    query = {"service": SERVICE_A, "level": "ERROR"}
+    as_reader = await call(
+        "search_logs",
+        "logs/search",
+        query,
+        key=None,
+        headers={"X-MS-CLIENT-PRINCIPAL": principal("LogReader")},
+    )
+    as_admin = await call(
+        "search_logs",
+        "logs/search",
+        query,
+        key=None,
+        headers={"X-MS-CLIENT-PRINCIPAL": principal("LogAdmin")},
+    )
+    assert as_reader.status == 200 and as_admin.status == 200
+    assert "stack_trace" not in as_reader.json()["items"][0]
+    assert as_admin.json()["items"][0]["stack_trace"]
+    nobody = await call(
+        "search_logs",
+        "logs/search",
+        query,
+        key=None,
+        headers={"X-MS-CLIENT-PRINCIPAL": principal("Trader")},
+    )
+    assert nobody.status == 401
