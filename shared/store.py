@@ -89,6 +89,10 @@ ENSURE_PARTITION = "SELECT ensure_system_logs_partition($1::date)"
 _known_partitions: set[date] = set()
 
 
+class MissingStaging(Exception):
+    """This connection has no staging table yet (created once per connection, on first use)."""
+
+
 class MissingPartition(Exception):
     """A row found no partition (dropped by retention after this process cached it)."""
 
@@ -170,8 +174,14 @@ async def _copy_and_move(
         create = CREATE_STAGING_PER_TRANSACTION
         staging, move = STAGING_TABLE_PER_TRANSACTION, MOVE_STAGED_PER_TRANSACTION
     async with conn.transaction():
-        await conn.execute(create)
-        await conn.copy_records_to_table(staging, records=rows, columns=COLUMNS)
+        if not reuse_staging:
+            await conn.execute(create)
+        try:
+            await conn.copy_records_to_table(staging, records=rows, columns=COLUMNS)
+        except asyncpg.UndefinedTableError as exc:
+            if staging in str(exc):
+                raise MissingStaging(str(exc)) from exc
+            raise
         try:
             return int(await conn.fetchval(move))
         except asyncpg.CheckViolationError as exc:
@@ -201,12 +211,15 @@ async def write(
     days.update(days_ahead(day_of(now), days_ahead_count))
     async with _connection(pool) as conn:
         await ensure_partitions(conn, days)
-        try:
-            return await _copy_and_move(conn, rows, reuse_staging)
-        except MissingPartition:
-            forget_partitions()
-            await ensure_partitions(conn, days)
-            return await _copy_and_move(conn, rows, reuse_staging)
+        for _ in range(2):
+            try:
+                return await _copy_and_move(conn, rows, reuse_staging)
+            except MissingStaging:
+                await conn.execute(CREATE_STAGING)
+            except MissingPartition:
+                forget_partitions()
+                await ensure_partitions(conn, days)
+        return await _copy_and_move(conn, rows, reuse_staging)
 
 
 @contextlib.asynccontextmanager
