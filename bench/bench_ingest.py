@@ -52,7 +52,9 @@ SECRETS = (
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT")
 
 
-def realistic_record(rng: random.Random, now: datetime, n: int) -> dict[str, Any]:
+def realistic_record(
+    rng: random.Random, now: datetime, n: int, secret_share: float = 0.05
+) -> dict[str, Any]:
     """About 500 bytes serialised: a bot's order, signal or status line with context."""
     level = rng.choices([name for name, _ in LEVELS], [w for _, w in LEVELS])[0]
     service = rng.choice(SERVICES)
@@ -64,7 +66,7 @@ def realistic_record(rng: random.Random, now: datetime, n: int) -> dict[str, Any
         f"{symbol} {rng.choice(['BUY', 'SELL'])} {qty} @ {price} "
         f"order {rng.randrange(10**11, 10**12)} latency {rng.randint(3, 900)} ms"
     )
-    if rng.random() < 0.05:
+    if rng.random() < secret_share:
         message = rng.choice(SECRETS).format(n=n)
     record: dict[str, Any] = {
         "timestamp": (now - timedelta(milliseconds=rng.randint(0, 60_000))).isoformat(),
@@ -93,11 +95,14 @@ def realistic_record(rng: random.Random, now: datetime, n: int) -> dict[str, Any
     return record
 
 
-def make_bodies(now: datetime) -> list[bytes]:
+def make_bodies(now: datetime, secret_share: float = 0.05) -> list[bytes]:
     rng = random.Random(7)
     return [
         orjson.dumps(
-            [realistic_record(rng, now, b * RECORDS_PER_BODY + i) for i in range(RECORDS_PER_BODY)]
+            [
+                realistic_record(rng, now, b * RECORDS_PER_BODY + i, secret_share)
+                for i in range(RECORDS_PER_BODY)
+            ]
         )
         for b in range(BODIES)
     ]
@@ -120,6 +125,7 @@ def main() -> bool:
     settings = Settings()
     caller = Caller(name="bench", role=Role.INGEST)
     bodies = make_bodies(now)
+    clean_bodies = make_bodies(now, secret_share=0.0)
     gz_bodies = [gzip.compress(b, 6) for b in bodies]
     json_headers = {"Content-Type": "application/json"}
     gz_headers = {**json_headers, "Content-Encoding": "gzip"}
@@ -147,6 +153,7 @@ def main() -> bool:
         "orjson.loads": cpu_rate(orjson.loads, bodies),
         "json.loads": cpu_rate(json.loads, bodies),
         "ingest JSON": cpu_rate(ingest_json, bodies),
+        "  no secrets": cpu_rate(ingest_json, clean_bodies),
         "ingest NDJSON": cpu_rate(ingest_ndjson, ndjson_bodies),
         "ingest JSON gzip": cpu_rate(ingest_gzip, gz_bodies),
     }

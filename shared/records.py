@@ -406,7 +406,7 @@ def _without_nul(value: Any) -> Any:
 
 
 ESCAPED_NUL = b"\\u0000"
-_SCREEN = redaction.screen(r"\\u0000")
+_needs_a_closer_look = redaction.screen(r"\\u0000")
 """One RE2 pass over an event body: might it hold a secret or an escaped U+0000?"""
 
 
@@ -418,7 +418,7 @@ def prepare(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
     limit = ctx.settings.max_extra_data_bytes
     if extra is not None and len(body) > limit and len(_dumps(extra)) > limit:
         raise RecordError(f"extra_data is larger than {limit} bytes serialised")
-    if _SCREEN.Match(body):
+    if _needs_a_closer_look(body):
         redaction.redact_record(record)
         if ESCAPED_NUL in body:
             record = _without_nul(record)

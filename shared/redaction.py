@@ -392,14 +392,10 @@ RULES: tuple[Rule, ...] = (
 RULE_COUNT = len(RULES)
 
 
-def _set(patterns: tuple[str, ...]) -> re2.Set:
+def _options() -> re2.Options:
     options = re2.Options()
     options.never_capture = True
-    checker = re2.Set.SearchSet(options)
-    for pattern in patterns:
-        checker.Add(pattern)
-    checker.Compile()
-    return checker
+    return options
 
 
 def _grouped(trigger: str) -> str:
@@ -407,38 +403,49 @@ def _grouped(trigger: str) -> str:
 
 
 ANY_TRIGGER = "|".join(_grouped(rule.trigger) for rule in RULES)
-"""Every rule's trigger as one pattern: a single-pattern RE2 set scans about twice as fast as
-a set of one pattern per rule. Triggers avoid long counted repeats (`[A-Za-z0-9+/]{86}`): their
-states multiply with the others' and overflow RE2's DFA cache, which then scans far slower."""
+"""Every rule's trigger as one pattern. Triggers avoid long counted repeats
+(`[A-Za-z0-9+/]{86}`): their states multiply with the others' and overflow RE2's DFA cache,
+which then scans far slower."""
 
 
-def screen(*extra_patterns: str) -> re2.Set:
-    """An RE2 set matching where ANY_TRIGGER or one of `extra_patterns` does: one linear pass
-    tells whether a text needs a closer look for any of several reasons."""
-    return _set(("|".join((ANY_TRIGGER, *(f"(?:{p})" for p in extra_patterns))),))
+def screen(*extra_patterns: str) -> Callable[[str | bytes], bool]:
+    """A test of whether a text matches ANY_TRIGGER or one of `extra_patterns`: one linear
+    pass tells whether it needs a closer look for any of several reasons.
+
+    It is a plain RE2 search, not an RE2 set: a set whose automaton runs out of memory reports
+    no match, where a search falls back to a slower engine, so this can never fail open."""
+    regex = re2.compile("|".join((ANY_TRIGGER, *(f"(?:{p})" for p in extra_patterns))), _options())
+    return lambda data: regex.search(data) is not None
 
 
-_ANY = screen()
-_RULE_TRIGGERS = _set(tuple(rule.trigger for rule in RULES))
+might_contain_secret = screen()
+"""Cheap test: False means the text certainly holds nothing to redact, by value or by a
+sensitive key name."""
+
+
+def _rule_set() -> re2.Set:
+    rules = re2.Set.SearchSet(_options())
+    for rule in RULES:
+        rules.Add(rule.trigger)
+    rules.Compile()
+    return rules
+
+
+_RULE_TRIGGERS = _rule_set()
+_EVERY_RULE = list(range(len(RULES)))
 
 
 def triggered(data: str | bytes) -> list[int]:
     """Indexes of the rules whose trigger fires in this text (empty: nothing to redact)."""
-    return _RULE_TRIGGERS.Match(data) or []
-
-
-def might_contain_secret(data: str | bytes) -> bool:
-    """Cheap test: False means the text certainly holds nothing to redact, by value or by a
-    sensitive key name."""
-    return _ANY.Match(data) is not None
+    if not might_contain_secret(data):
+        return []
+    # An RE2 set reports nothing when its automaton runs out of memory: then try every rule.
+    return sorted(_RULE_TRIGGERS.Match(data) or _EVERY_RULE)
 
 
 def redact_text(text: str) -> str:
     """The text with every secret found by value replaced."""
-    hits = _RULE_TRIGGERS.Match(text)
-    if not hits:
-        return text
-    for index in sorted(hits):
+    for index in triggered(text):
         text = RULES[index].redact(text)
     return text
 

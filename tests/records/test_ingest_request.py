@@ -277,3 +277,14 @@ def test_secrets_are_gone_from_the_events(
     batch = parse(gzip.compress(body), {**JSON, "Content-Encoding": "gzip"}, caller, settings, now)
     assert secret.encode() not in batch.events[0][1]
     assert secret not in orjson.dumps(batch.accepted).decode()
+
+
+def test_escaped_nul_characters_are_replaced_in_the_events(
+    caller: Caller, settings: Settings, now: datetime
+) -> None:
+    body = b'[{"message": "a\\u0000b", "extra_data": {"k": "v\\u0000"}}, {"message": "clean"}]'
+    batch = parse(body, JSON, caller, settings, now)
+    first, second = (orjson.loads(event) for _, event in batch.events)
+    assert first["message"] == "a\ufffdb" and first["extra_data"] == {"k": "v\ufffd"}
+    assert second["message"] == "clean"
+    assert all(b"\\u0000" not in event for _, event in batch.events)
