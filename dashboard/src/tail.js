@@ -13,6 +13,7 @@ export class Tail {
     this.records = [];
     this.ids = new Set();
     this.trimmed = 0;
+    this.lastAdded = [];
   }
 
   clear() {
@@ -34,8 +35,10 @@ export class Tail {
       this.ids.add(record.id);
       fresh.push(record);
     }
+    this.lastAdded = fresh;
     if (!fresh.length) return 0;
-    fresh.sort(newestFirst);
+    // Newest first; among equal timestamps (one request's records), the later one first.
+    fresh.reverse().sort(newestFirst);
     const head = this.records[0];
     const merged =
       !head || newestFirst(fresh[fresh.length - 1], head) <= 0

@@ -7,6 +7,16 @@ export class Volume {
   constructor(minutes = 30) {
     this.minutes = minutes;
     this.buckets = new Map();
+    // Minutes before this time have no data on the page (the history seed did not reach them).
+    this.coveredFrom = Date.now();
+  }
+
+  /** Count records from history, all older than the live stream's first record, and mark how
+   * far back the window is covered: the whole window when `complete`, else from the oldest. */
+  seed(records, complete) {
+    this.add(records);
+    const oldest = records.reduce((min, r) => Math.min(min, Date.parse(r.timestamp) || min), Date.now());
+    this.coveredFrom = complete ? 0 : oldest;
   }
 
   add(records) {
@@ -33,7 +43,8 @@ export class Volume {
     const out = [];
     for (let minute = first; minute <= last; minute++) {
       const counts = this.buckets.get(minute) ?? Object.fromEntries(BANDS.map((b) => [b, 0]));
-      out.push({ minute: minute * MINUTE, counts });
+      const covered = (minute + 1) * MINUTE > this.coveredFrom;
+      out.push({ minute: minute * MINUTE, counts, covered });
     }
     return out;
   }

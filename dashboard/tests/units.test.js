@@ -100,3 +100,14 @@ test("volume buckets count per minute by band over a fixed window", () => {
   assert.equal(series[3].counts.warning, 1);
   assert.equal(series.reduce((n, p) => n + p.counts.error, 0), 1);
 });
+
+test("a partial history seed marks the minutes it did not reach as not covered", () => {
+  const now = Date.now();
+  const volume = new Volume(10);
+  volume.seed([rec("1", new Date(now - 120_000).toISOString())], false);
+  const series = volume.series(now);
+  assert.deepEqual(series.map((p) => p.covered), [false, false, false, false, false, false, false, true, true, true]);
+  const full = new Volume(10);
+  full.seed([], true);
+  assert.ok(full.series(now).every((p) => p.covered));
+});

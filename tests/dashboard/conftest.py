@@ -136,7 +136,7 @@ class Dashboard:
         return self.page.locator(f"[data-testid={table}] tr[data-id='{record_id}']")
 
     def rows(self, table: str = "live-table") -> Any:
-        return self.page.locator(f"[data-testid={table}] tbody tr")
+        return self.page.locator(f"[data-testid={table}] tbody tr.row")
 
     async def filter_text(self, text: str) -> None:
         await self.page.get_by_test_id("filter-text").fill(text)
