@@ -16,6 +16,7 @@ from typing import Any
 
 import azure.functions as func
 from aiohttp import web
+from azure.functions.timer import TimerRequest
 
 from devhost import environment
 from devhost.eventhub import BatchShape, Consumer, LocalEventHub
@@ -202,7 +203,7 @@ class DevHost:
 
     async def _fire_timer(self, spec: FunctionSpec, schedule: Schedule, last: Any) -> None:
         now = datetime.now(UTC)
-        timer = func.TimerRequest(
+        timer = TimerRequest(
             past_due=False,
             schedule_status={
                 "Last": last.isoformat() if last else None,
