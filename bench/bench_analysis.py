@@ -269,7 +269,7 @@ async def one_retention_case(
         left = await conn.fetchval("SELECT count(*) FROM system_logs")
         assert left == kept_rows, (left, kept_rows)
         return (
-            f"{name:38} {summary.rows_removed:>10,} {elapsed:8.1f} s "
+            f"{name:42} {summary.rows_removed:>10,} {elapsed:8.1f} s "
             f"{summary.rows_removed / elapsed:>11,.0f} {summary.bytes_before / 2**20:8.0f} MB "
             f"{summary.bytes_after / 2**20:8.0f} MB {len(summary.dropped):>6}"
         )
@@ -281,7 +281,7 @@ async def retention_figures() -> list[str]:
     server = await asyncio.to_thread(server_url)
     lines = [
         f"retention, {RETENTION_ROWS:,} expired rows per case",
-        f"{'case':38} {'removed':>10} {'time':>10} {'rows/s':>11} {'before':>11} "
+        f"{'case':42} {'removed':>10} {'time':>10} {'rows/s':>11} {'before':>11} "
         f"{'after':>11} {'dropped':>7}",
     ]
     cases = [
