@@ -186,6 +186,7 @@ class Settings:
     notify_queue_size: int = 1000
     notify_timeout_seconds: float = 10.0
     notify_max_attempts: int = 6
+    telegram_api_url: str = "https://api.telegram.org"
 
     # Deployment
     trust_client_principal: bool = False
@@ -279,6 +280,7 @@ class Settings:
                 env, "NOTIFY_TIMEOUT_SECONDS", cls.notify_timeout_seconds
             ),
             notify_max_attempts=_int(env, "NOTIFY_MAX_ATTEMPTS", cls.notify_max_attempts),
+            telegram_api_url=_str(env, "TELEGRAM_API_URL", cls.telegram_api_url),
             trust_client_principal=_str(env, "TRUST_CLIENT_PRINCIPAL").lower()
             in ("1", "true", "yes"),
             azure_client_id=_str(env, "AZURE_CLIENT_ID"),
