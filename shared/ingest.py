@@ -13,7 +13,7 @@ import orjson
 
 from shared.access import Caller
 from shared.errors import BadRequest, Forbidden, TooLarge, UnsupportedMediaType
-from shared.records import Context, RecordError, ServiceMismatch, prepare
+from shared.records import Context, RecordError, RecordTooLarge, ServiceMismatch, prepare
 from shared.settings import Settings
 
 JSON_TYPES = frozenset({"application/json", ""})
@@ -42,6 +42,7 @@ class Batch:
     events: list[tuple[str, bytes]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     refused_service: bool = False
+    only_too_large: bool = True
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -138,8 +139,8 @@ def build_batch(
     items: Iterable[Any], caller: Caller, settings: Settings, now: datetime | None = None
 ) -> Batch:
     """Validate, normalise and redact each item; keep the valid ones, reject the rest by
-    index. Raises Forbidden when nothing is valid and a record named a service its key is not
-    bound to, BadRequest when nothing is valid otherwise."""
+    index. When nothing is valid, raises Forbidden if a record named a service its key is not
+    bound to, TooLarge if every record was over a size limit, BadRequest otherwise."""
     ctx = Context.of(caller, settings, now or datetime.now(UTC))
     batch = Batch()
     for index, item in enumerate(items):
@@ -152,6 +153,7 @@ def build_batch(
             batch.rejected.append({"index": index, "error": str(exc)})
             continue
         except RecordError as exc:
+            batch.only_too_large = batch.only_too_large and isinstance(exc, RecordTooLarge)
             batch.rejected.append({"index": index, "error": str(exc)})
             continue
         batch.accepted.append(record)
@@ -159,6 +161,8 @@ def build_batch(
     if not batch.accepted:
         if batch.refused_service:
             raise Forbidden("no record may be ingested with this key", detail=batch.rejected)
+        if batch.rejected and batch.only_too_large:
+            raise TooLarge("every record is over a size limit", detail=batch.rejected)
         raise BadRequest("no valid records", detail=batch.rejected)
     return batch
 

@@ -59,6 +59,10 @@ class ServiceMismatch(RecordError):
     """The record names a service other than the one its ingest key is bound to."""
 
 
+class RecordTooLarge(RecordError):
+    """A field is over its size limit (message, exception_message, stack_trace, extra_data)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """What every record of one request shares: caller, limits and the time of receipt."""
@@ -249,7 +253,7 @@ def _text(raw: Mapping[str, Any], name: str, max_bytes: int) -> str | None:
     if not isinstance(value, str):
         raise RecordError(f"{name} must be a string, not {_type_name(value)}")
     if len(value) * 4 > max_bytes and len(value.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise RecordError(f"{name} is larger than {max_bytes} bytes (UTF-8)")
+        raise RecordTooLarge(f"{name} is larger than {max_bytes} bytes (UTF-8)")
     return value
 
 
@@ -262,11 +266,14 @@ def _message(raw: Mapping[str, Any], max_bytes: int) -> str:
     if not value.strip():
         raise RecordError("message must not be empty")
     if len(value) * 4 > max_bytes and len(value.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise RecordError(f"message is larger than {max_bytes} bytes (UTF-8)")
+        raise RecordTooLarge(f"message is larger than {max_bytes} bytes (UTF-8)")
     return value
 
 
 _ip_cache: dict[str, str] = {}
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}").fullmatch
+"""An IPv4 address already in canonical form: a few times faster than `ipaddress`."""
 
 
 def _ip(value: Any) -> str | None:
@@ -274,6 +281,8 @@ def _ip(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise RecordError(f"ip_address must be a string, not {_type_name(value)}")
+    if _CANONICAL_IPV4(value):
+        return value
     known = _ip_cache.get(value)
     if known is not None:
         return known
@@ -417,7 +426,7 @@ def prepare(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
     extra = record["extra_data"]
     limit = ctx.settings.max_extra_data_bytes
     if extra is not None and len(body) > limit and len(_dumps(extra)) > limit:
-        raise RecordError(f"extra_data is larger than {limit} bytes serialised")
+        raise RecordTooLarge(f"extra_data is larger than {limit} bytes serialised")
     if _needs_a_closer_look(body):
         redaction.redact_record(record)
         if ESCAPED_NUL in body:

@@ -288,3 +288,22 @@ def test_escaped_nul_characters_are_replaced_in_the_events(
     assert first["message"] == "a\ufffdb" and first["extra_data"] == {"k": "v\ufffd"}
     assert second["message"] == "clean"
     assert all(b"\\u0000" not in event for _, event in batch.events)
+
+
+def test_records_over_a_field_limit_are_413_when_nothing_else_is_wrong(
+    caller: Caller, settings: Settings, now: datetime
+) -> None:
+    big = "x" * (settings.max_message_bytes + 1)
+    status, exc = status_of(
+        lambda: parse(orjson.dumps(rec(message=big)), JSON, caller, settings, now)
+    )
+    assert status == 413 and isinstance(exc, TooLarge)
+    assert exc.detail == [{"index": 0, "error": "message is larger than 32768 bytes (UTF-8)"}]
+    huge_extra = rec(1, extra_data={"blob": "y" * settings.max_extra_data_bytes})
+    both = orjson.dumps([rec(message=big), huge_extra])
+    assert status_of(lambda: parse(both, JSON, caller, settings, now))[0] == 413
+    mixed = orjson.dumps([rec(message=big), {"level": "INFO"}])
+    status, exc = status_of(lambda: parse(mixed, JSON, caller, settings, now))
+    assert status == 400 and [r["index"] for r in exc.detail] == [0, 1]
+    kept = parse(orjson.dumps([rec(message=big), rec(2)]), JSON, caller, settings, now)
+    assert kept.summary()["ids"] == ["r-2"] and kept.rejected[0]["index"] == 0
