@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
@@ -106,16 +106,17 @@ def _overlaps(metadata: dict[str, str] | None, start: datetime, end: datetime) -
     return first < end and last >= start
 
 
-# Where replayed records go: each returns (new, already there, rejected with reasons).
-Deliver = Callable[[Sequence[Item]], Any]
+Refused = list[tuple[bytes, str]]
+"""Bodies the destination still refuses, with its reason."""
 
 
-async def to_postgres(settings: Settings, items: Sequence[Item]) -> tuple[int, int, list[str]]:
+async def to_postgres(settings: Settings, items: Sequence[Item]) -> tuple[int, int, Refused]:
+    """(records inserted, records PostgreSQL already held, records it refuses)."""
     from shared import db, sink
 
     pool = await db.pool(settings)
     inserted, rejected = await sink.write_isolating(pool, items, 0)
-    return inserted, len(items) - inserted - len(rejected), [reason for _, reason in rejected]
+    return inserted, len(items) - inserted - len(rejected), list(rejected)
 
 
 async def _existing_ids(settings: Settings, records: Sequence[dict[str, Any]]) -> set[str]:
@@ -133,7 +134,8 @@ async def _existing_ids(settings: Settings, records: Sequence[dict[str, Any]]) -
     return {row["id"] for row in rows}
 
 
-async def to_eventhub(settings: Settings, items: Sequence[Item]) -> tuple[int, int, list[str]]:
+async def to_eventhub(settings: Settings, items: Sequence[Item]) -> tuple[int, int, Refused]:
+    """(records published, records not sent because PostgreSQL holds them, nothing)."""
     existing = await _existing_ids(settings, [r for _, r in items])
     fresh = [
         (str(r.get("service") or ""), body) for body, r in items if r.get("id") not in existing
@@ -241,7 +243,7 @@ async def replay_archive(
         report.new += new
         report.already += already
         report.failing += len(rejected)
-        report.errors += rejected[:10]
+        report.errors += [reason for _, reason in rejected[:10]]
     return report
 
 
@@ -303,7 +305,7 @@ def _split(
 
 async def _to_archive(
     settings: Settings, letter: deadletter.DeadLetter, items: Sequence[Item]
-) -> tuple[int, int, list[str]]:
+) -> tuple[int, int, Refused]:
     """Rewrite the archive blob of the batch this dead letter came from (same name as the
     original would have had, so a blob written meanwhile is replaced, not duplicated)."""
     details = letter.details
@@ -363,12 +365,19 @@ async def replay_deadletters(
             report.new += new
             report.already += already
             report.failing += len(rejected)
-            if keep or rejected:
+            if not new and not already:
+                report.left += 1
+                report.errors += [f"{name}: {r}" for _, r in rejected[:3]]
+                progress.advance(1)
+                continue
+            still = keep + [body for body, _ in rejected]
+            if still:
+                why = reasons + [reason for _, reason in rejected]
                 await deadletter.write(
                     settings,
                     letter.sink,
-                    "; ".join(dict.fromkeys(reasons + rejected)) or letter.reason,
-                    keep,
+                    "; ".join(dict.fromkeys(why)) or letter.reason,
+                    still,
                     letter.attempts,
                     key=f"{name.rsplit('/', 1)[-1].removesuffix('.json')}.remaining",
                     details=letter.details,

@@ -234,3 +234,26 @@ async def test_verify_reports_a_count_that_does_not_match(pipeline: Settings) ->
     )
     report = await verify.verify(pipeline, start, start + timedelta(hours=1), io.StringIO())
     assert len(report.problems) == 1 and "50 records" in report.problems[0][1]
+
+
+async def test_a_record_postgres_still_refuses_stays_a_dead_letter(
+    pipeline: Settings, pg: asyncpg.Connection
+) -> None:
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    good, bad = records(2, start=start, seed=109)
+    bad["message"] = "order book\x00corrupted"
+    await deadletter.write(pipeline, "postgres", "test", bodies([good, bad]), 13)
+    window = (start - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1))
+
+    report = await replay.replay_deadletters(pipeline, *window, progress_stream=io.StringIO())
+    assert (report.new, report.failing, report.moved, report.left) == (1, 1, 1, 0)
+    assert await _stored_ids(pg, [good["id"], bad["id"]]) == [good["id"]]
+    names = await blob_names(pipeline, pipeline.deadletter_container)
+    (remaining,) = [n for n in names if not n.startswith("replayed/")]
+    letter = await deadletter.read(pipeline, remaining)
+    assert [orjson.loads(deadletter.raw_bytes(e))["id"] for e in letter.records] == [bad["id"]]
+    assert letter.reason
+
+    again = await replay.replay_deadletters(pipeline, *window, progress_stream=io.StringIO())
+    assert (again.new, again.failing, again.moved, again.left) == (0, 1, 0, 1)
+    assert remaining in await blob_names(pipeline, pipeline.deadletter_container)
