@@ -14,6 +14,7 @@ import pytest
 
 from shared import analysis, db, notify
 from shared.settings import Settings
+from tests.stream.conftest import listen  # noqa: F401  (the SignalR client fixture)
 
 _ids = itertools.count()
 

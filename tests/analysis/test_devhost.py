@@ -4,6 +4,7 @@ and the report routes answer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -104,3 +105,20 @@ async def test_report_timer_runs_at_start_and_reports_the_last_hour(dev_host) ->
     assert {"total", "by_level", "by_service", "top_errors", "response_times"} <= set(body)
     status, listing = await call("GET", f"{dev_host.base_url}/api/reports?limit=5", READER)
     assert status == 200 and listing["items"][0]["hour"] == body["hour"]
+
+
+async def test_alert_reaches_dashboard_clients_over_signalr(dev_host, listen) -> None:  # type: ignore[no-untyped-def]
+    listener = await listen(f"{dev_host.base_url}/api", targets=("alert",), headers=READER)
+    service = f"bot-{uuid.uuid4().hex[:8]}"
+    record = {"level": "ERROR", "service": service, "message": "Invalid API key for account 7"}
+    status, _ = await call("POST", f"{dev_host.base_url}/api/logs", INGEST, [record])
+    assert status == 202
+    deadline = time.monotonic() + 20
+    pushed: list[dict[str, Any]] = []
+    while not pushed and time.monotonic() < deadline:
+        with contextlib.suppress(TimeoutError):
+            await listener.wait_for("alert", len(listener.received.get("alert", [])) + 1, 2)
+        pushed = [a for (a,) in listener.received.get("alert", []) if a["service"] == service]
+    assert [(a["rule"], a["count"], a["status"]) for a in pushed] == [
+        ("authentication_failure", 1, "active")
+    ]
