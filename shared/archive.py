@@ -35,6 +35,7 @@ THREAD_THRESHOLD_BYTES = 64 * 1024
 """Batches larger than this are compressed on a worker thread (zlib releases the GIL), so
 concurrent invocations keep uploading while one compresses."""
 
+ARCHIVE_TIER_PROBLEM = "in the Archive access tier: rehydrate it (az storage blob set-tier) first"
 META_COUNT = "record_count"
 META_FIRST = "first_timestamp"
 META_LAST = "last_timestamp"

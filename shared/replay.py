@@ -176,6 +176,9 @@ async def _archive_batches(
                 if not _overlaps(props.metadata, start, end):
                     report.blobs_skipped += 1
                     continue
+                if str(props.blob_tier or "").lower() == "archive":
+                    report.errors.append(f"{props.name}: {archive.ARCHIVE_TIER_PROBLEM}")
+                    continue
                 report.blobs += 1
                 downloader = await container.download_blob(props.name, decompress=False)
                 async for line in archive.iter_lines(downloader.chunks()):

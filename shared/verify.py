@@ -123,6 +123,9 @@ async def verify(
     try:
         for prefix in prefixes:
             async for props in container.list_blobs(name_starts_with=prefix, include=["metadata"]):
+                if str(props.blob_tier or "").lower() == "archive":
+                    report.problems.append((props.name, archive.ARCHIVE_TIER_PROBLEM))
+                    continue
                 records, size, problems = await check_blob(
                     container, props.name, dict(props.metadata or {})
                 )

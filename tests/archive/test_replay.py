@@ -257,3 +257,16 @@ async def test_a_record_postgres_still_refuses_stays_a_dead_letter(
     again = await replay.replay_deadletters(pipeline, *window, progress_stream=io.StringIO())
     assert (again.new, again.failing, again.moved, again.left) == (0, 1, 0, 1)
     assert remaining in await blob_names(pipeline, pipeline.deadletter_container)
+
+
+async def test_blobs_in_the_archive_tier_are_reported_not_read(pipeline: Settings) -> None:
+    start = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    await _archive(pipeline, records(10, start=start, seed=110), "0", start)
+    (name,) = await blob_names(pipeline, pipeline.archive_container)
+    client = await blob.container(pipeline, pipeline.archive_container)
+    await client.get_blob_client(name).set_standard_blob_tier("Archive")
+    end = start + timedelta(hours=1)
+    checked = await verify.verify(pipeline, start, end, io.StringIO())
+    assert checked.problems == [(name, archive.ARCHIVE_TIER_PROBLEM)]
+    replayed = await replay.replay_archive(pipeline, start, end, progress_stream=io.StringIO())
+    assert replayed.records == 0 and replayed.errors == [f"{name}: {archive.ARCHIVE_TIER_PROBLEM}"]
