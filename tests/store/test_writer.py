@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -136,3 +137,29 @@ async def test_a_row_postgres_rejects_fails_the_whole_write(conn: asyncpg.Connec
     with pytest.raises(asyncpg.DataError):
         await store.write(conn, [good, bad])
     assert await conn.fetchval("SELECT count(*) FROM system_logs WHERE id = $1", good["id"]) == 0
+
+
+async def test_new_partitions_get_every_index(conn: asyncpg.Connection) -> None:
+    day = date(2023, 6, 1)
+    await store.ensure_partitions(conn, [day])
+    parent = await conn.fetchval("SELECT count(*) FROM pg_indexes WHERE tablename = 'system_logs'")
+    child = await conn.fetchval(
+        "SELECT count(*) FROM pg_indexes WHERE tablename = $1", store.partition_name(day)
+    )
+    assert parent >= 6
+    assert child == parent
+
+
+async def test_creating_a_partition_does_not_wait_for_readers(
+    conn: asyncpg.Connection, database_url: str
+) -> None:
+    reader = await asyncpg.connect(database_url)
+    try:
+        async with reader.transaction():
+            await reader.fetch("SELECT id FROM system_logs LIMIT 1")
+            created = await asyncio.wait_for(
+                store.ensure_partitions(conn, [date(2023, 7, 2)]), timeout=4
+            )
+    finally:
+        await reader.close()
+    assert created == [date(2023, 7, 2)]
