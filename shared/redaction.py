@@ -414,8 +414,19 @@ def screen(*extra_patterns: str) -> Callable[[str | bytes], bool]:
 
     It is a plain RE2 search, not an RE2 set: a set whose automaton runs out of memory reports
     no match, where a search falls back to a slower engine, so this can never fail open."""
-    regex = re2.compile("|".join((ANY_TRIGGER, *(f"(?:{p})" for p in extra_patterns))), _options())
-    return lambda data: regex.search(data) is not None
+    search = re2.compile(
+        "|".join((ANY_TRIGGER, *(f"(?:{p})" for p in extra_patterns))), _options()
+    ).search
+
+    def matches(data: str | bytes) -> bool:
+        # re2 maps str offsets back and forth at some cost; bytes go straight through.
+        return search(_utf8(data) if isinstance(data, str) else data) is not None
+
+    return matches
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
 
 
 might_contain_secret = screen()
@@ -437,10 +448,11 @@ _EVERY_RULE = list(range(len(RULES)))
 
 def triggered(data: str | bytes) -> list[int]:
     """Indexes of the rules whose trigger fires in this text (empty: nothing to redact)."""
-    if not might_contain_secret(data):
+    raw = _utf8(data) if isinstance(data, str) else data
+    if not might_contain_secret(raw):
         return []
     # An RE2 set reports nothing when its automaton runs out of memory: then try every rule.
-    return sorted(_RULE_TRIGGERS.Match(data) or _EVERY_RULE)
+    return sorted(_RULE_TRIGGERS.Match(raw) or _EVERY_RULE)
 
 
 def redact_text(text: str) -> str:
