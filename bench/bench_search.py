@@ -4,7 +4,8 @@ partitions, the migrations' indexes, keyset cursors, rollups) and against the se
 
 Targets: p95 <= 50 ms for each query except 7-day stats (<= 250 ms), and the filtered queries
 at least 20 times faster than on the seed's schema (by p50). A second table measures the
-index choice for time ranges on one day's rows: B-tree against BRIN.
+index choice for time ranges on one day's rows: B-tree against BRIN; a third the peak memory
+of exporting a day's rows streamed against fetched whole (target: 10 times less).
 
 Database: BENCH_DATABASE_URL, else an embedded server in .benchdata/search-pg (database
 `search`). The rows are generated once by `bench/search_data.py` and kept between runs.
@@ -16,6 +17,7 @@ import asyncio
 import os
 import statistics
 import time
+import tracemalloc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import orjson
 
 from bench import search_data
 from shared import db, params, search, stats
 from shared.access import Caller, Role
+from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = int(os.environ.get("BENCH_SEARCH_ROWS", "5000000"))
@@ -238,6 +242,56 @@ async def index_choice(conn: asyncpg.Connection, end: datetime) -> list[str]:
     return lines
 
 
+async def export_memory(dsn: str, end: datetime) -> tuple[list[str], bool]:
+    """Peak Python memory (tracemalloc, in a second run) and speed (in an untraced run) of
+    exporting one day of rows as NDJSON: streamed by `export_chunks` against fetching every
+    row first."""
+    day_start = end.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    filters = params.Filters(start=day_start, end=day_start + timedelta(days=1))
+    query = params.ExportQuery(filters=filters)
+    settings = Settings(database_url=dsn)
+
+    async def streamed() -> int:
+        size = 0
+        async for chunk in search.export_chunks(settings, query, ADMIN):
+            size += len(chunk.data)
+        return size
+
+    async def fetched_whole() -> int:
+        sql, args = search.export_sql(query, ADMIN)
+        async with search.reading(settings) as conn:
+            rows = await conn.fetch(sql, *args)
+        return len(b"".join(orjson.dumps(dict(r.items())) + b"\n" for r in rows))
+
+    lines = [f"{'export of one day as NDJSON':44} {'peak memory':>15} {'rows/s':>14} {'bytes':>9}"]
+    peaks = {}
+    rows = await CONN[0].fetchval(
+        'SELECT count(*) FROM system_logs WHERE "timestamp" >= $1 AND "timestamp" < $2',
+        filters.start,
+        filters.end,
+    )
+    for name, fn in (
+        ("streamed (export_chunks)", streamed),
+        ("fetch all, then encode", fetched_whole),
+    ):
+        started = time.perf_counter()
+        size = await fn()
+        elapsed = time.perf_counter() - started
+        tracemalloc.start()
+        await fn()
+        peaks[name] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        lines.append(
+            f"{name:44} {peaks[name] / 2**20:11.1f} MiB {rows / elapsed:14,.0f}"
+            f" {size / 2**20:5.0f} MiB"
+        )
+    ratio = peaks["fetch all, then encode"] / peaks["streamed (export_chunks)"]
+    met = ratio >= 10
+    lines.append(f"{'memory ratio (target >= 10x)':44} {ratio:11.0f}x  {'yes' if met else 'NO'}")
+    await db.close()
+    return lines, met
+
+
 async def run() -> bool:
     dsn = await asyncio.to_thread(bench_dsn)
     started = time.perf_counter()
@@ -277,7 +331,11 @@ async def run() -> bool:
         print()
         for line in await index_choice(conn, end):
             print(line)
-        return ok
+        print()
+        lines, bounded = await export_memory(dsn, end)
+        for line in lines:
+            print(line)
+        return ok and bounded
     finally:
         await conn.close()
 
