@@ -32,8 +32,9 @@ async def hourly_report(timer: func.TimerRequest, signalr: func.Out[str]) -> Non
 @json_errors
 async def list_reports(req: func.HttpRequest) -> func.HttpResponse:
     settings = get_settings()
-    access.require(req.headers, [Role.READER], settings)
-    return reply(200, await reports.listing(settings, reports.list_params(req.params)))
+    caller = access.require(req.headers, [Role.READER], settings)
+    limit = reports.list_params(req.params)
+    return reply(200, await reports.listing(settings, limit, caller.services))
 
 
 @bp.function_name("latest_report")
@@ -41,5 +42,5 @@ async def list_reports(req: func.HttpRequest) -> func.HttpResponse:
 @json_errors
 async def latest_report(req: func.HttpRequest) -> func.HttpResponse:
     settings = get_settings()
-    access.require(req.headers, [Role.READER], settings)
-    return reply(200, await reports.latest(settings))
+    caller = access.require(req.headers, [Role.READER], settings)
+    return reply(200, await reports.latest(settings, caller.services))

@@ -221,21 +221,57 @@ def list_params(params: Mapping[str, str]) -> int:
     return limit
 
 
-async def listing(settings: Settings, limit: int) -> dict[str, Any]:
-    """The latest reports, newest first."""
+def view(report: dict[str, Any], services: tuple[str, ...] | None) -> dict[str, Any]:
+    """The report as a caller limited to these services may see it (None: every service):
+    per-service figures, error messages and alerts of other services left out, totals
+    recounted from what remains."""
+    if services is None:
+        return report
+    allowed = set(services)
+    by_service_level = {
+        s: levels_ for s, levels_ in report["by_service_level"].items() if s in allowed
+    }
+    by_level: dict[str, int] = {}
+    for counts in by_service_level.values():
+        for level, n in counts.items():
+            by_level[level] = by_level.get(level, 0) + n
+    new_alerts = [a for a in report["new_alerts"] if a["service"] in allowed]
+    active_alerts = [a for a in report["active_alerts"] if a["service"] in allowed]
+    return {
+        **report,
+        "total": sum(by_level.values()),
+        "errors": sum(
+            n for lvl, n in by_level.items() if levels.LEVELS.get(lvl, 0) >= ERROR_LEVEL_NO
+        ),
+        "alerts_opened": len(new_alerts),
+        "alerts_active": len(active_alerts),
+        "by_level": dict(sorted(by_level.items(), key=lambda kv: levels.LEVELS.get(kv[0], 0))),
+        "by_service": {s: n for s, n in report["by_service"].items() if s in allowed},
+        "by_service_level": by_service_level,
+        "top_errors": [e for e in report["top_errors"] if e["service"] in allowed],
+        "response_times": {s: v for s, v in report["response_times"].items() if s in allowed},
+        "new_alerts": new_alerts,
+        "active_alerts": active_alerts,
+    }
+
+
+async def listing(
+    settings: Settings, limit: int, services: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """The latest reports, newest first, as a caller limited to `services` may see them."""
     pool = await db.pool(settings)
     async with pool.acquire() as conn:
         rows = await conn.fetch("SELECT body FROM reports ORDER BY hour DESC LIMIT $1::int", limit)
-    return {"items": [_body(r["body"]) for r in rows]}
+    return {"items": [view(_body(r["body"]), services) for r in rows]}
 
 
-async def latest(settings: Settings) -> dict[str, Any]:
+async def latest(settings: Settings, services: tuple[str, ...] | None = None) -> dict[str, Any]:
     pool = await db.pool(settings)
     async with pool.acquire() as conn:
         body = await conn.fetchval("SELECT body FROM reports ORDER BY hour DESC LIMIT 1")
     if body is None:
         raise NotFound("no report yet: the first is written five minutes past the hour")
-    return _body(body)
+    return view(_body(body), services)
 
 
 def _body(value: Any) -> dict[str, Any]:

@@ -172,3 +172,23 @@ async def test_listing_and_latest(clean: asyncpg.Connection, report_settings: Se
 def test_bad_report_limit(limit: str) -> None:
     with pytest.raises(BadRequest):
         reports.list_params({"limit": limit})
+
+
+async def test_a_key_limited_to_services_sees_only_their_part(
+    clean: asyncpg.Connection, report_settings: Settings
+) -> None:
+    hour = random_hour()
+    records = hour_records(hour, 600, seed=3)
+    await insert(report_settings, records)
+    full = await reports.generate(report_settings, hour)
+    scoped = reports.view(full, ("api-gateway",))
+    inside = [
+        r
+        for r in records
+        if hour <= r["timestamp"] < hour + timedelta(hours=1) and r["service"] == "api-gateway"
+    ]
+    assert scoped["total"] == len(inside)
+    assert scoped["by_level"] == dict(Counter(r["level"] for r in inside))
+    assert set(scoped["by_service"]) == set(scoped["response_times"]) == {"api-gateway"}
+    assert {e["service"] for e in scoped["top_errors"]} <= {"api-gateway"}
+    assert reports.view(full, None) is full
