@@ -129,7 +129,10 @@ def _collect(pairs: Pairs, allowed: Sequence[str]) -> dict[str, list[str]]:
             raise _bad(name, "must not be empty")
         bucket = values.setdefault(name, [])
         if name in REPEATABLE:
-            bucket.extend(v.strip() for v in value.split(",") if v.strip())
+            parts = [v.strip() for v in value.split(",") if v.strip()]
+            if not parts:
+                raise _bad(name, "must name at least one value")
+            bucket.extend(parts)
             if len(bucket) > MAX_VALUES:
                 raise _bad(name, f"at most {MAX_VALUES} values")
         elif bucket:

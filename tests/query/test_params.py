@@ -49,6 +49,8 @@ def search(pairs: Pairs) -> params.SearchQuery:
         ("service", "s" * 257),
         ("request_id", "r" * 257),
         ("user_id", ""),
+        ("service", " , "),
+        ("fields", "message,secret"),
         ("session_id", "bad\x00byte"),
         ("logger_name", "\ud800"),
     ],
