@@ -124,3 +124,8 @@ def test_check_command_reports_the_rule(tmp_path, capsys) -> None:  # type: igno
     path.write_text('[{"name": "bad_one", "pattern": "(("}]')
     assert rules.main([str(path)]) == 1
     assert "bad_one" in capsys.readouterr().err
+
+
+def test_a_pattern_past_the_memory_budget_is_refused() -> None:
+    with pytest.raises(rules.RuleError, match=r"'enormous'.*too large"):
+        load([{"name": "enormous", "pattern": r"\pL{1000}\pL{1000}\pL{1000}"}])
