@@ -327,8 +327,9 @@ def _extra(raw: Mapping[str, Any]) -> dict[str, Any] | None:
 # --- the record --------------------------------------------------------------------------
 
 
-_SHORT_LIMITS: tuple[tuple[str, int], ...] = (
-    ("logger_name", SHORT_FIELD_CHARS),
+ALWAYS_PRESENT: tuple[str, ...] = FIELDS[:8]
+"""The fields every normalised record has; the others are present only with a value."""
+_OPTIONAL_SHORT: tuple[tuple[str, int], ...] = (
     ("request_id", SHORT_FIELD_CHARS),
     ("user_id", SHORT_FIELD_CHARS),
     ("session_id", SHORT_FIELD_CHARS),
@@ -339,7 +340,10 @@ _SHORT_LIMITS: tuple[tuple[str, int], ...] = (
 
 
 def normalize_in(raw: Any, ctx: Context) -> dict[str, Any]:
-    """The normalised (not yet redacted) record, or RecordError naming the field."""
+    """The normalised (not yet redacted) record, or RecordError naming the field.
+
+    Optional fields without a value are left out (a third fewer bytes per event on Event
+    Hubs); `decode_event` gives them back as None."""
     if raw.__class__ is not dict:
         if not isinstance(raw, Mapping):
             raise RecordError(f"a record must be a JSON object, not {_type_name(raw)}")
@@ -356,13 +360,13 @@ def normalize_in(raw: Any, ctx: Context) -> dict[str, Any]:
     if (
         ctx.caller.service is not None
         or service.__class__ is not str
-        or not 0 < len(service) <= 256
+        or not 0 < len(service) <= SHORT_FIELD_CHARS
     ):
         service = _service(service, ctx.caller)
     record_id = get("id")
-    exception_message = get("exception_message")
-    stack_trace = get("stack_trace")
-    ip_address = get("ip_address")
+    logger_name = get("logger_name")
+    if logger_name.__class__ is not str or not 0 < len(logger_name) <= SHORT_FIELD_CHARS:
+        logger_name = _short(raw, "logger_name") or service
     record = {
         "id": record_id if record_id.__class__ is str and _ID(record_id) else _id(record_id),
         "timestamp": _timestamp(get("timestamp"), ctx),
@@ -370,29 +374,29 @@ def normalize_in(raw: Any, ctx: Context) -> dict[str, Any]:
         "level": level,
         "level_no": level_no,
         "service": service,
-        "logger_name": get("logger_name"),
+        "logger_name": logger_name,
         "message": message,
-        "request_id": get("request_id"),
-        "user_id": get("user_id"),
-        "session_id": get("session_id"),
-        "event_type": get("event_type"),
-        "extra_data": _extra(raw),
-        "exception_type": get("exception_type"),
-        "exception_message": None
-        if exception_message is None
-        else _text(raw, "exception_message", settings.max_message_bytes),
-        "stack_trace": None
-        if stack_trace is None
-        else _text(raw, "stack_trace", STACK_TRACE_BYTES),
-        "ip_address": None if ip_address is None else _ip(ip_address),
-        "user_agent": get("user_agent"),
     }
-    for name, limit in _SHORT_LIMITS:
-        value = record[name]
-        if value is not None and (value.__class__ is not str or not 0 < len(value) <= limit):
-            record[name] = _short(raw, name, limit)
-    if record["logger_name"] is None:
-        record["logger_name"] = service
+    for name, limit in _OPTIONAL_SHORT:
+        value = get(name)
+        if value is not None:
+            if value.__class__ is not str or not 0 < len(value) <= limit:
+                value = _short(raw, name, limit)
+                if value is None:
+                    continue
+            record[name] = value
+    extra = _extra(raw)
+    if extra is not None:
+        record["extra_data"] = extra
+    if get("exception_message") is not None:
+        record["exception_message"] = _text(raw, "exception_message", settings.max_message_bytes)
+    if get("stack_trace") is not None:
+        record["stack_trace"] = _text(raw, "stack_trace", STACK_TRACE_BYTES)
+    ip_address = get("ip_address")
+    if ip_address is not None:
+        ip_address = _ip(ip_address)
+        if ip_address is not None:
+            record["ip_address"] = ip_address
     return record
 
 
@@ -423,7 +427,7 @@ def prepare(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
     """Validate, normalise and redact one record; return it with its event body."""
     record = normalize_in(raw, ctx)
     body = _dumps(record)
-    extra = record["extra_data"]
+    extra = record.get("extra_data")
     limit = ctx.settings.max_extra_data_bytes
     if extra is not None and len(body) > limit and len(_dumps(extra)) > limit:
         raise RecordTooLarge(f"extra_data is larger than {limit} bytes serialised")
@@ -465,7 +469,8 @@ def _aware(value: Any, name: str) -> datetime:
 
 def decode_event(body: bytes | bytearray | memoryview | str) -> dict[str, Any]:
     """A record from its Event Hub body, with timestamp and received_at as aware datetimes
-    and every field present (None when absent). Raises RecordError when undecodable."""
+    and every field of FIELDS present (None when the body leaves it out). Raises RecordError
+    when undecodable."""
     try:
         record = orjson.loads(body)
     except (orjson.JSONDecodeError, TypeError) as exc:
