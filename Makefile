@@ -49,6 +49,9 @@ test: setup lint $(INFRA_STAMP)
 bench: setup
 	$(PY) -m bench
 
+dev-db-url:
+	@echo "postgresql://postgres:@/postgres?host=$(CURDIR)/.devdata/postgres"
+
 migrate: $(PY_STAMP)
 	$(PY) -m shared.migrate
 
