@@ -4,7 +4,7 @@ and a factory for log records."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -63,29 +63,3 @@ def make_record() -> Callable[..., Record]:
         return record
 
     return make
-
-
-@pytest.fixture(scope="module")
-def private_database_url(pg_server_url: str) -> Iterator[str]:
-    """A migrated database of this module's own, for tests that change rows other tests
-    might rely on (retention drops whole partitions)."""
-    import asyncio
-    import uuid
-
-    from shared import migrate
-
-    name = f"test_retention_{uuid.uuid4().hex[:10]}"
-
-    async def admin(statement: str) -> None:
-        conn = await asyncpg.connect(pg_server_url)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    base, _, query = pg_server_url.partition("?")
-    url = f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
-    asyncio.run(migrate.apply(url))
-    yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

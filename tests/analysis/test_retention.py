@@ -37,18 +37,37 @@ GROUP BY level
 """
 
 
+SCHEMA = "retention_test"
+"""The test's own system_logs (primary key only, so the million rows load fast) and retention
+tables, found first on the connection's search path, in the session's database."""
+
+TABLES = f"""
+DROP SCHEMA IF EXISTS {SCHEMA} CASCADE;
+CREATE SCHEMA {SCHEMA};
+CREATE TABLE {SCHEMA}.system_logs (LIKE public.system_logs INCLUDING DEFAULTS,
+                                   PRIMARY KEY (id, "timestamp"))
+    PARTITION BY RANGE ("timestamp");
+CREATE TABLE {SCHEMA}.retention_swept (LIKE public.retention_swept INCLUDING ALL);
+CREATE TABLE {SCHEMA}.log_counts_minute (LIKE public.log_counts_minute INCLUDING ALL);
+CREATE TABLE {SCHEMA}.log_counts_hour (LIKE public.log_counts_hour INCLUDING ALL);
+"""
+
+
 @pytest.fixture(scope="module")
-async def filled(private_database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(private_database_url)
-    await conn.execute(
-        "SELECT ensure_system_logs_partition(d::date) "
-        "FROM generate_series($1::date - $2::int - 1, $1::date + 1, interval '1 day') AS d",
-        NOW.date(),
-        DAYS,
-    )
+async def filled(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": f"{SCHEMA}, public"})
+    await conn.execute(TABLES)
+    first = NOW.date() - timedelta(days=DAYS + 1)
+    for n in range(DAYS + 3):
+        day = first + timedelta(days=n)
+        await conn.execute(
+            f"CREATE TABLE {SCHEMA}.system_logs_p{day:%Y%m%d} PARTITION OF {SCHEMA}.system_logs "
+            f"FOR VALUES FROM ('{day}T00:00:00+00') TO ('{day + timedelta(days=1)}T00:00:00+00')"
+        )
     await conn.execute(FILL, NOW, DAYS, ROWS)
-    await conn.execute("ANALYZE system_logs")
+    await conn.execute("VACUUM ANALYZE system_logs")
     yield conn
+    await conn.execute(f"DROP SCHEMA {SCHEMA} CASCADE")
     await conn.close()
 
 
