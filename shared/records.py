@@ -426,10 +426,12 @@ _needs_a_closer_look = redaction.screen(r"\\u0000")
 def prepare(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
     """Validate, normalise and redact one record; return it with its event body."""
     record = normalize_in(raw, ctx)
-    body = _dumps(record)
-    extra = record.get("extra_data")
+    try:
+        body = orjson.dumps(record)
+    except orjson.JSONEncodeError as exc:
+        raise RecordError(f"the record cannot be stored as JSON: {exc}") from None
     limit = ctx.settings.max_extra_data_bytes
-    if extra is not None and len(body) > limit and len(_dumps(extra)) > limit:
+    if len(body) > limit and len(_dumps(record.get("extra_data"))) > limit:
         raise RecordTooLarge(f"extra_data is larger than {limit} bytes serialised")
     if _needs_a_closer_look(body):
         redaction.redact_record(record)

@@ -414,15 +414,27 @@ def screen(*extra_patterns: str) -> Callable[[str | bytes], bool]:
 
     It is a plain RE2 search, not an RE2 set: a set whose automaton runs out of memory reports
     no match, where a search falls back to a slower engine, so this can never fail open."""
-    search = re2.compile(
-        "|".join((ANY_TRIGGER, *(f"(?:{p})" for p in extra_patterns))), _options()
-    ).search
+    regex = re2.compile("|".join((ANY_TRIGGER, *(f"(?:{p})" for p in extra_patterns))), _options())
+    search = _bytes_search(regex)
 
     def matches(data: str | bytes) -> bool:
         # re2 maps str offsets back and forth at some cost; bytes go straight through.
-        return search(_utf8(data) if isinstance(data, str) else data) is not None
+        return search(_utf8(data) if isinstance(data, str) else data)
 
     return matches
+
+
+def _bytes_search(regex: Any) -> Callable[[bytes], bool]:
+    """Whether `regex` matches somewhere in a bytes text. Calls the compiled RE2 under the
+    `re2` module's wrapper (pinned in requirements.txt), whose generator and match object
+    cost about as much as the scan itself; falls back to the public `search` if the wrapper
+    ever changes shape."""
+    compiled = getattr(regex, "_regexp", None)
+    anchor = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
+    if compiled is None or anchor is None or not hasattr(compiled, "Match"):
+        return lambda data: regex.search(data) is not None
+    match = compiled.Match
+    return lambda data: match(anchor, data, 0, len(data))[0][0] != -1
 
 
 def _utf8(text: str) -> bytes:
