@@ -30,6 +30,8 @@ NDJSON_TYPES = frozenset(
     }
 )
 GZIP_ENCODINGS = frozenset({"gzip", "x-gzip"})
+UTF8_BOM = b"\xef\xbb\xbf"
+"""Some clients (PowerShell, .NET) start UTF-8 bodies with it; JSON parsers refuse it."""
 IDENTITY_ENCODINGS = frozenset({"", "identity"})
 
 _MALFORMED = object()
@@ -185,6 +187,8 @@ def parse_request(
             f"Content-Type {kind!r} is not supported; send application/json or application/x-ndjson"
         )
     data = decoded_body(body or b"", headers, settings.max_request_bytes)
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM) :]
     if not data.strip():
         raise BadRequest("the body is empty")
     limit = settings.max_records_per_request

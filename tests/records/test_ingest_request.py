@@ -307,3 +307,12 @@ def test_records_over_a_field_limit_are_413_when_nothing_else_is_wrong(
     assert status == 400 and [r["index"] for r in exc.detail] == [0, 1]
     kept = parse(orjson.dumps([rec(message=big), rec(2)]), JSON, caller, settings, now)
     assert kept.summary()["ids"] == ["r-2"] and kept.rejected[0]["index"] == 0
+
+
+def test_a_utf8_byte_order_mark_is_ignored(
+    caller: Caller, settings: Settings, now: datetime
+) -> None:
+    body = b"\xef\xbb\xbf" + orjson.dumps([rec(0)])
+    assert parse(body, JSON, caller, settings, now).summary()["ids"] == ["r-0"]
+    lines = b"\xef\xbb\xbf" + orjson.dumps(rec(1)) + b"\n" + orjson.dumps(rec(2))
+    assert parse(lines, NDJSON, caller, settings, now).summary()["ids"] == ["r-1", "r-2"]
