@@ -7,9 +7,9 @@ Two kinds of rule:
 - by value: inside every string, a secret is replaced and its readable prefix kept
   (`password=[REDACTED]`, `Bearer [REDACTED]`, `[REDACTED:card]`).
 
-Clean text costs almost nothing: every rule has a trigger, and all triggers run as one RE2 set
-(a linear-time automaton, about 2 ns a byte) that the caller runs once over a whole serialised
-record. Only a string whose triggers fire goes through those rules' Python patterns.
+Clean text costs almost nothing: every rule has a trigger, and all triggers together form one
+RE2 pattern (a linear-time automaton) that the caller runs once over a whole serialised record.
+Only a string whose triggers fire goes through those rules' Python patterns.
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ _KVSPACE = (
     r"|access[ _-]?key|token)\s+"
     r"(?P<kvs_value>(?=[A-Za-z0-9+/=_-]*\d)(?=[A-Za-z0-9+/=_-]*[A-Za-z])[A-Za-z0-9+/=_-]{16,})"
 )
+
 # Words after "Bearer"/"Basic" in prose, not credentials.
 _SCHEME_PROSE = frozenset(
     {
