@@ -3,11 +3,15 @@
 A batch is COPY-loaded into a per-connection TEMP staging table, then moved with one
 `INSERT ... SELECT ... ON CONFLICT DO NOTHING` whose inserted rows also feed the per-minute and
 per-hour counts, all in one transaction: a redelivered batch inserts nothing and counts
-nothing. All SQL that writes `system_logs` lives here."""
+nothing. The primary key is (id, timestamp), as partitioning requires; a record id already
+stored within a day of the staged timestamp also counts as stored, so a client that retries
+a record with its id but without a timestamp (which then defaults to the time it was
+received) is still stored once. All SQL that writes `system_logs` lives here."""
 
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -56,7 +60,13 @@ CREATE TEMP TABLE {STAGING_TABLE_PER_TRANSACTION}
 _MOVE_STAGED = """
 WITH inserted AS (
     INSERT INTO system_logs ({columns})
-    SELECT {columns} FROM {staging}
+    SELECT DISTINCT ON (s.id) {staged_columns} FROM {staging} s
+    WHERE NOT EXISTS (
+        SELECT 1 FROM system_logs l
+        WHERE l.id = s.id
+          AND l."timestamp" > s."timestamp" - interval '1 day'
+          AND l."timestamp" < s."timestamp" + interval '1 day'
+    )
     ON CONFLICT DO NOTHING
     RETURNING "timestamp", service, level
 ), per_minute AS (
@@ -72,9 +82,14 @@ WITH inserted AS (
 )
 SELECT count(*) FROM inserted
 """
-MOVE_STAGED = _MOVE_STAGED.format(columns=_column_list, staging=STAGING_TABLE)
+_staged_column_list = ", ".join(f's."{c}"' for c in COLUMNS)
+MOVE_STAGED = _MOVE_STAGED.format(
+    columns=_column_list, staged_columns=_staged_column_list, staging=STAGING_TABLE
+)
 MOVE_STAGED_PER_TRANSACTION = _MOVE_STAGED.format(
-    columns=_column_list, staging=STAGING_TABLE_PER_TRANSACTION
+    columns=_column_list,
+    staged_columns=_staged_column_list,
+    staging=STAGING_TABLE_PER_TRANSACTION,
 )
 
 INSERT_ROW = f"""
@@ -83,6 +98,22 @@ VALUES ({", ".join(f"${n}" for n in range(1, len(COLUMNS) + 1))})
 ON CONFLICT DO NOTHING
 """
 """One row at a time (executemany): the baseline the staged writer is measured against."""
+
+ADD_COUNTS = """
+WITH counts AS (
+    SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::bigint[])
+        AS c(minute, service, level, count)
+), per_minute AS (
+    INSERT INTO log_counts_minute AS c (minute, service, level, count)
+    SELECT minute, service, level, count FROM counts ORDER BY 1, 2, 3
+    ON CONFLICT (minute, service, level) DO UPDATE SET count = c.count + EXCLUDED.count
+)
+INSERT INTO log_counts_hour AS c (hour, service, level, count)
+SELECT date_trunc('hour', minute, 'UTC'), service, level, sum(count)
+FROM counts GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+ON CONFLICT (hour, service, level) DO UPDATE SET count = c.count + EXCLUDED.count
+"""
+"""The rollup counts of a batch COPY-ed whole (the fast path), counted by the client."""
 
 ENSURE_PARTITION = "SELECT ensure_system_logs_partition($1::date)"
 
@@ -165,6 +196,42 @@ def days_ahead(today: date, count: int) -> list[date]:
     return [today + timedelta(days=n) for n in range(count + 1)]
 
 
+def minute_counts(
+    rows: Sequence[tuple[Any, ...]],
+) -> tuple[list[datetime], list[str], list[str], list[int]]:
+    """Rows per (UTC minute, service, level), as the four arrays ADD_COUNTS takes."""
+    counts: Counter[tuple[datetime, str, str]] = Counter()
+    for r in rows:
+        minute = r[_TIMESTAMP].astimezone(UTC).replace(second=0, microsecond=0)
+        counts[(minute, r[_SERVICE], r[_LEVEL])] += 1
+    keys = sorted(counts)
+    return (
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+        [counts[k] for k in keys],
+    )
+
+
+def _missing_partition(exc: asyncpg.CheckViolationError) -> MissingPartition | None:
+    return MissingPartition(str(exc)) if "no partition" in str(exc) else None
+
+
+async def _copy_direct(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    """The fast path: COPY straight into system_logs and add the counts, in one transaction.
+    Raises UniqueViolationError, with nothing stored, if any record is stored already."""
+    async with conn.transaction():
+        try:
+            await conn.copy_records_to_table("system_logs", records=rows, columns=COLUMNS)
+        except asyncpg.CheckViolationError as exc:
+            missing = _missing_partition(exc)
+            if missing is not None:
+                raise missing from exc
+            raise
+        await conn.execute(ADD_COUNTS, *minute_counts(rows))
+    return len(rows)
+
+
 async def _copy_and_move(
     conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]], reuse_staging: bool
 ) -> int:
@@ -185,8 +252,9 @@ async def _copy_and_move(
         try:
             return int(await conn.fetchval(move))
         except asyncpg.CheckViolationError as exc:
-            if "no partition" in str(exc):
-                raise MissingPartition(str(exc)) from exc
+            missing = _missing_partition(exc)
+            if missing is not None:
+                raise missing from exc
             raise
 
 
@@ -195,11 +263,20 @@ async def write(
     records: Sequence[Mapping[str, Any]],
     *,
     days_ahead_count: int = 0,
+    fast_path: bool = True,
     reuse_staging: bool = True,
 ) -> int:
     """Store the records once each (by id and timestamp) and count them in the rollups, in one
     transaction; return the number of rows inserted (0 for a batch already stored). Creates
     the partitions of every day the batch touches and `days_ahead_count` days past today.
+
+    The fast path COPYs the batch straight into system_logs; if any of its records is stored
+    already (a redelivery, a replay, a duplicate within the batch) that transaction fails on
+    the primary key and the batch goes the idempotent way: COPY into the staging table, then
+    INSERT ... ON CONFLICT DO NOTHING, skipping ids already stored within a day. A batch with
+    records whose timestamp was defaulted to their arrival (equal to received_at) always goes
+    the idempotent way, since a client's retry of such a record arrives with another
+    timestamp. Either way nothing is stored or counted twice.
 
     Raises ValueError/TypeError for a record that cannot be a row and asyncpg errors as
     PostgreSQL reports them; nothing of the batch is stored then."""
@@ -207,19 +284,30 @@ async def write(
         return 0
     now = _utcnow()
     rows = [row(r, now) for r in records]
+    if fast_path and any(r[_TIMESTAMP] == r[_RECEIVED_AT] for r in rows):
+        fast_path = False
     days = {day_of(r[_TIMESTAMP]) for r in rows}
     days.update(days_ahead(day_of(now), days_ahead_count))
     async with _connection(pool) as conn:
         await ensure_partitions(conn, days)
-        for _ in range(2):
+        for last_try in (False, False, True):
             try:
+                if fast_path:
+                    try:
+                        return await _copy_direct(conn, rows)
+                    except asyncpg.UniqueViolationError:
+                        fast_path = False
                 return await _copy_and_move(conn, rows, reuse_staging)
             except MissingStaging:
+                if last_try:
+                    raise
                 await conn.execute(CREATE_STAGING)
             except MissingPartition:
+                if last_try:
+                    raise
                 forget_partitions()
                 await ensure_partitions(conn, days)
-        return await _copy_and_move(conn, rows, reuse_staging)
+    raise AssertionError("unreachable")
 
 
 @contextlib.asynccontextmanager
