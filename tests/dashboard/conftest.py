@@ -5,9 +5,11 @@ already running (e.g. `make dev`) instead of starting one."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,8 @@ from playwright.async_api import (
     async_playwright,
     expect,
 )
+
+from tests.conftest import DevHostProcess, create_database
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "dashboard"
@@ -59,6 +63,34 @@ def dashboard_build() -> Path:
         if result.returncode != 0:
             pytest.fail(f"dashboard build failed:\n{result.stdout}\n{result.stderr}")
     return index.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_host_starting(
+    request: pytest.FixtureRequest, pg_server_url: str
+) -> Iterator[Future[DevHostProcess]]:
+    """A dev host playing the demo fleet (for the screenshot), started in the background as
+    soon as the session reaches the dashboard tests, so its start overlaps the other tests."""
+    wanted = any(item.module.__name__.endswith("test_screenshot") for item in request.session.items)
+    executor = ThreadPoolExecutor(max_workers=1)
+    host: DevHostProcess | None = None
+    future: Future[DevHostProcess] = Future()
+    if wanted:
+        host = DevHostProcess(create_database(pg_server_url, "demo"), env={"DEMO": "1"})
+
+        def start() -> DevHostProcess:
+            assert host is not None
+            host.start()
+            return host
+
+        future = executor.submit(start)
+    else:
+        future.set_exception(RuntimeError("the screenshot test is not selected"))
+    yield future
+    executor.shutdown(wait=True)
+    if host is not None:
+        host.stop()
+        shutil.rmtree(host.data, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

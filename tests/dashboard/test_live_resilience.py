@@ -63,7 +63,7 @@ async def test_a_thousand_records_a_second_keep_the_page_responsive(dashboard: D
     }"""
     )
     word = marker()
-    rate, seconds, per_request = 1000, 8, 100
+    rate, seconds, per_request = 1000, 6, 100
     stop = asyncio.Event()
     ids: list[str] = []
 

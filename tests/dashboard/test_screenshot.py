@@ -4,8 +4,7 @@ Writes docs/dashboard.png."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.conftest import DevHostProcess, create_database
+from tests.conftest import DevHostProcess
 from tests.dashboard.conftest import ADMIN_KEY, VIEWPORT, Dashboard, post_logs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -23,12 +22,8 @@ HISTORY = timedelta(minutes=15)
 
 
 @pytest.fixture(scope="module")
-def demo_host(pg_server_url: str, dashboard_build: Path) -> Iterator[DevHostProcess]:
-    host = DevHostProcess(create_database(pg_server_url, "demo"), env={"DEMO": "1"})
-    host.start()
-    yield host
-    host.stop()
-    shutil.rmtree(host.data, ignore_errors=True)
+def demo_host(demo_host_starting: Future[DevHostProcess]) -> DevHostProcess:
+    return demo_host_starting.result(timeout=120)
 
 
 def recent_history() -> list[dict[str, Any]]:
@@ -53,7 +48,9 @@ async def test_screenshot_of_the_dashboard_with_demo_traffic(
     try:
         tab = Dashboard(await context.new_page(), demo_host.base_url)
         await tab.open(ADMIN_KEY)
-        await expect(tab.rows()).to_have_count(500, timeout=20_000)
+        await expect(tab.page.get_by_test_id("live-table")).to_have_attribute(
+            "data-total", "500", timeout=20_000
+        )
         failed = tab.page.locator("[data-testid=live-table] tr.lv-error").first
         await failed.click()
         await expect(tab.page.get_by_test_id("detail")).to_be_visible()
