@@ -53,7 +53,10 @@ async def test_writer_stores_every_field(conn: asyncpg.Connection) -> None:
     assert stored["timestamp"] == datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
 
 
-async def test_same_batch_twice_is_stored_once_and_counted_once(conn: asyncpg.Connection) -> None:
+@pytest.mark.parametrize("fast_path", [True, False], ids=["direct-copy-first", "staging-only"])
+async def test_same_batch_twice_is_stored_once_and_counted_once(
+    conn: asyncpg.Connection, fast_path: bool
+) -> None:
     service = f"svc-{uuid.uuid4().hex[:8]}"
     moment = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
     batch = [
@@ -63,9 +66,9 @@ async def test_same_batch_twice_is_stored_once_and_counted_once(conn: asyncpg.Co
         decoded(service=service, level="ERROR", level_no=40, timestamp=moment.isoformat())
         for _ in range(5)
     ]
-    assert await store.write(conn, batch) == 35
-    assert await store.write(conn, batch) == 0
-    assert await store.write(conn, batch[:10] + batch[:10]) == 0
+    assert await store.write(conn, batch, fast_path=fast_path) == 35
+    assert await store.write(conn, batch, fast_path=fast_path) == 0
+    assert await store.write(conn, batch[:10] + batch[:10], fast_path=fast_path) == 0
     stored = await conn.fetchval("SELECT count(*) FROM system_logs WHERE service = $1", service)
     assert stored == 35
     minute = await conn.fetch(
@@ -79,6 +82,23 @@ async def test_same_batch_twice_is_stored_once_and_counted_once(conn: asyncpg.Co
         (moment.replace(minute=0, second=0), "ERROR", 5),
         (moment.replace(minute=0, second=0), "INFO", 30),
     ]
+
+
+async def test_a_batch_partly_stored_adds_and_counts_only_the_rest(
+    conn: asyncpg.Connection,
+) -> None:
+    service = f"svc-{uuid.uuid4().hex[:8]}"
+    batch = [decoded(service=service) for _ in range(40)]
+    assert await store.write(conn, batch[10:25]) == 15
+    assert await store.write(conn, batch) == 25
+    stored = await conn.fetchval("SELECT count(*) FROM system_logs WHERE service = $1", service)
+    counted = await conn.fetchval(
+        "SELECT sum(count) FROM log_counts_minute WHERE service = $1", service
+    )
+    hourly = await conn.fetchval(
+        "SELECT sum(count) FROM log_counts_hour WHERE service = $1", service
+    )
+    assert (stored, counted, hourly) == (40, 40, 40)
 
 
 async def test_duplicates_within_one_batch_are_stored_once(conn: asyncpg.Connection) -> None:
