@@ -19,6 +19,8 @@ from shared.rules import Rule, RuleSet
 WINDOW_HISTORY = 16
 """How many windows per rule and service stay in memory behind the newest one seen."""
 UNKNOWN_SERVICE = "unknown"
+MAX_PROCESSES = 100_000
+"""Sequence numbers remembered per partition; past this the least recently seen half goes."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -224,7 +226,12 @@ class Analyzer:
         """Apply a stored scan's window counts, forgetting windows long past."""
         state = self.state(scan.partition)
         state.windows.update(scan.windows)
-        state.sequences.update(scan.sequences)
+        for key, seq in scan.sequences.items():
+            state.sequences.pop(key, None)
+            state.sequences[key] = seq
+        if len(state.sequences) > MAX_PROCESSES:
+            for key in list(state.sequences)[: len(state.sequences) - MAX_PROCESSES // 2]:
+                del state.sequences[key]
         if len(state.windows) >= state.prune_at:
             self._prune(state)
             state.prune_at = max(1024, 2 * len(state.windows))

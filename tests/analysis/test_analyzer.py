@@ -149,3 +149,15 @@ def test_records_without_service_are_still_analyzed(make_record, service) -> Non
     record = make_record(level="ERROR", message="connection refused")
     record["service"] = service
     assert counts(analyzer().scan("p0", [record])) == {("exchange_connection", "unknown"): 1}
+
+
+def test_remembered_processes_are_bounded(make_record, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from shared import analyzer as module
+
+    monkeypatch.setattr(module, "MAX_PROCESSES", 10)
+    engine = analyzer(alert_rules_json='[{"name": "gap", "type": "sequence_gap"}]')
+    for pid in range(25):
+        engine.commit(engine.scan("p0", [make_record(extra_data={"seq": 5, "pid": pid})]))
+    remembered = engine.state("p0").sequences
+    assert len(remembered) <= 10
+    assert ("gap", "trading-engine", "24") in remembered
