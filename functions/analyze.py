@@ -62,7 +62,8 @@ async def analyze(
     outcome = await analysis.analyze_or_dead_letter(
         _deliveries(events), get_settings(), attempt, final
     )
-    signalr.set(analysis.encode(outcome.signalr_messages()))
+    if messages := outcome.signalr_messages():
+        signalr.set(analysis.encode(messages))
     if outcome.changes or outcome.resolved or outcome.redelivered:
         log.info(
             "analyzed %d records: %d alert changes, %d resolved, %d redelivered skipped",
@@ -78,7 +79,8 @@ async def analyze(
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
 async def alert_maintenance(timer: func.TimerRequest, signalr: func.Out[str]) -> None:
     outcome = await analysis.maintain(get_settings())
-    signalr.set(analysis.encode(outcome.signalr_messages()))
+    if messages := outcome.signalr_messages():
+        signalr.set(analysis.encode(messages))
     if outcome.changes or outcome.resolved:
         log.info(
             "alert maintenance: %d silent services alerted, %d alerts resolved",

@@ -22,7 +22,8 @@ SIGNALR = {"hub_name": "logs", "connection_string_setting": "AzureSignalRConnect
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
 async def hourly_report(timer: func.TimerRequest, signalr: func.Out[str]) -> None:
     written = await reports.run_due(get_settings())
-    signalr.set(analysis.encode(reports.signalr_messages(written)))
+    if written:
+        signalr.set(analysis.encode(reports.signalr_messages(written)))
     for report in written:
         log.info("report for %s: %d records", report["hour"], report["total"])
 
