@@ -15,7 +15,15 @@ import orjson
 
 from shared.access import Caller
 from shared.errors import BadRequest, Forbidden, TooLarge, UnsupportedMediaType
-from shared.records import Context, RecordError, RecordTooLarge, ServiceMismatch, prepare
+from shared.records import (
+    Context,
+    RecordError,
+    RecordTooLarge,
+    ServiceMismatch,
+    encode_unredacted,
+    finish,
+    needing_a_closer_look,
+)
 from shared.settings import Settings
 
 JSON_TYPES = frozenset({"application/json", ""})
@@ -147,12 +155,13 @@ def build_batch(
     bound to, TooLarge if every record was over a size limit, BadRequest otherwise."""
     ctx = Context.of(caller, settings, now or datetime.now(UTC))
     batch = Batch()
-    accept, publish = batch.accepted.append, batch.events.append
+    bodies: list[bytes] = []
+    accept, keep_body = batch.accepted.append, bodies.append
     for index, item in enumerate(items):
         try:
             if item is _MALFORMED:
                 raise RecordError("this line is not valid JSON")
-            record, body = prepare(item, ctx)
+            record, body = encode_unredacted(item, ctx)
         except ServiceMismatch as exc:
             batch.refused_service = True
             batch.rejected.append({"index": index, "error": str(exc)})
@@ -162,7 +171,10 @@ def build_batch(
             batch.rejected.append({"index": index, "error": str(exc)})
             continue
         accept(record)
-        publish((record["service"], body))
+        keep_body(body)
+    for i in needing_a_closer_look(bodies):
+        batch.accepted[i], bodies[i] = finish(batch.accepted[i], bodies[i])
+    batch.events = [(r["service"], body) for r, body in zip(batch.accepted, bodies, strict=True)]
     if not batch.accepted:
         if batch.refused_service:
             raise Forbidden("no record may be ingested with this key", detail=batch.rejected)

@@ -3,11 +3,13 @@ body on Event Hubs (`encode`), and decoding of that body by every reader (`decod
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
+import itertools
 import os
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -423,8 +425,9 @@ _needs_a_closer_look = redaction.screen(r"\\u0000")
 """One RE2 pass over an event body: might it hold a secret or an escaped U+0000?"""
 
 
-def prepare(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
-    """Validate, normalise and redact one record; return it with its event body."""
+def encode_unredacted(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
+    """Validate and normalise one record and serialise it, not yet redacted: `finish` does that
+    for the records `needing_a_closer_look` picks out."""
     record = normalize_in(raw, ctx)
     try:
         body = orjson.dumps(record)
@@ -433,11 +436,45 @@ def prepare(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
     limit = ctx.settings.max_extra_data_bytes
     if len(body) > limit and len(_dumps(record.get("extra_data"))) > limit:
         raise RecordTooLarge(f"extra_data is larger than {limit} bytes serialised")
+    return record, body
+
+
+def finish(record: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+    """Redact a record its screen flagged, replace any U+0000, and serialise it again."""
+    redaction.redact_record(record)
+    if ESCAPED_NUL in body:
+        record = _without_nul(record)
+    return record, _dumps(record)
+
+
+def needing_a_closer_look(bodies: Sequence[bytes]) -> list[int]:
+    """Indexes of the event bodies that might hold a secret or a U+0000, found with one RE2
+    pass over all of them joined (a third cheaper than one call per body, measured side by
+    side). A match that runs across a joint flags both bodies: a body flagged in vain is only
+    redacted to no effect."""
+    if not bodies:
+        return []
+    joined = b"\n".join(bodies)
+    starts = list(itertools.accumulate((len(b) + 1 for b in bodies[:-1]), initial=0))
+    flagged: list[int] = []
+    pos = 0
+    while (found := _needs_a_closer_look.span(joined, pos)) is not None:
+        index = bisect.bisect_right(starts, found[0]) - 1
+        if not flagged or flagged[-1] != index:
+            flagged.append(index)
+        if index + 1 == len(starts):
+            break
+        if found[1] > starts[index + 1]:
+            flagged.append(index + 1)
+        pos = starts[index + 1]
+    return flagged
+
+
+def prepare(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
+    """Validate, normalise and redact one record; return it with its event body."""
+    record, body = encode_unredacted(raw, ctx)
     if _needs_a_closer_look(body):
-        redaction.redact_record(record)
-        if ESCAPED_NUL in body:
-            record = _without_nul(record)
-        body = _dumps(record)
+        return finish(record, body)
     return record, body
 
 

@@ -409,33 +409,39 @@ ANY_TRIGGER = "|".join(_grouped(rule.trigger) for rule in RULES)
 which then scans far slower."""
 
 
-def screen(*extra_patterns: str) -> Callable[[str | bytes], bool]:
-    """A test of whether a text matches ANY_TRIGGER or one of `extra_patterns`: one linear
-    pass tells whether it needs a closer look for any of several reasons.
+class Screen:
+    """Whether a text matches ANY_TRIGGER or one of some extra patterns: one linear pass tells
+    whether it needs a closer look for any of several reasons.
 
     It is a plain RE2 search, not an RE2 set: a set whose automaton runs out of memory reports
-    no match, where a search falls back to a slower engine, so this can never fail open."""
-    regex = re2.compile("|".join((ANY_TRIGGER, *(f"(?:{p})" for p in extra_patterns))), _options())
-    search = _bytes_search(regex)
+    no match, where a search falls back to a slower engine, so a screen never fails open.
+    It calls the compiled RE2 under the `re2` module's wrapper (pinned in requirements.txt),
+    whose generator and match object cost about as much as the scan itself, and falls back to
+    the public `search` if the wrapper ever changes shape."""
 
-    def matches(data: str | bytes) -> bool:
+    def __init__(self, *extra_patterns: str) -> None:
+        self._regex = re2.compile(
+            "|".join((ANY_TRIGGER, *(f"(?:{p})" for p in extra_patterns))), _options()
+        )
+        compiled = getattr(self._regex, "_regexp", None)
+        self._anchor = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
+        self._match = getattr(compiled, "Match", None) if self._anchor is not None else None
+
+    def span(self, data: bytes, pos: int = 0) -> tuple[int, int] | None:
+        """Where the first match at or after `pos` starts and ends, if there is one."""
+        if self._match is None:
+            found = self._regex.search(data, pos)
+            return None if found is None else found.span()
+        start, end = self._match(self._anchor, data, pos, len(data))[0]
+        return None if start == -1 else (start, end)
+
+    def __call__(self, data: str | bytes) -> bool:
         # re2 maps str offsets back and forth at some cost; bytes go straight through.
-        return search(_utf8(data) if isinstance(data, str) else data)
-
-    return matches
+        return self.span(_utf8(data) if isinstance(data, str) else data) is not None
 
 
-def _bytes_search(regex: Any) -> Callable[[bytes], bool]:
-    """Whether `regex` matches somewhere in a bytes text. Calls the compiled RE2 under the
-    `re2` module's wrapper (pinned in requirements.txt), whose generator and match object
-    cost about as much as the scan itself; falls back to the public `search` if the wrapper
-    ever changes shape."""
-    compiled = getattr(regex, "_regexp", None)
-    anchor = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
-    if compiled is None or anchor is None or not hasattr(compiled, "Match"):
-        return lambda data: regex.search(data) is not None
-    match = compiled.Match
-    return lambda data: match(anchor, data, 0, len(data))[0][0] != -1
+def screen(*extra_patterns: str) -> Screen:
+    return Screen(*extra_patterns)
 
 
 def _utf8(text: str) -> bytes:

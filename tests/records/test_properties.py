@@ -7,6 +7,7 @@ import string
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import re2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -149,3 +150,16 @@ def test_the_screens_agree_with_each_rule_trigger(text: str) -> None:
     assert redaction.might_contain_secret(text) == bool(fired)
     assert redaction.might_contain_secret(text.encode()) == bool(fired)
     assert redaction.triggered(text) == fired
+
+
+@PROPERTY
+@given(texts=st.lists(texts, max_size=12))
+def test_the_joined_screen_flags_every_body_the_single_screen_flags(texts: list[str]) -> None:
+    bodies = [orjson.dumps({"message": text}) for text in texts]
+    single = [i for i, body in enumerate(bodies) if redaction.might_contain_secret(body)]
+    joined = records.needing_a_closer_look(bodies)
+    assert joined == sorted(set(joined))
+    assert set(single) <= set(joined)
+    raw = [text.encode("utf-8", "surrogatepass") for text in texts]
+    single_raw = [i for i, body in enumerate(raw) if redaction.might_contain_secret(body)]
+    assert set(single_raw) <= set(records.needing_a_closer_look(raw))
