@@ -22,7 +22,9 @@ SIGNALR = {"hub_name": "%SIGNALR_HUB%", "connection_string_setting": "AzureSigna
 )
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
 async def stream(events: list[func.EventHubEvent], signalr: func.Out[str]) -> None:
-    signalr.set(live.batch_output([event.get_body() for event in events], get_settings()))
+    messages = live.batch_messages([event.get_body() for event in events], get_settings())
+    if messages:
+        signalr.set(live.encode(messages))
 
 
 @bp.function_name("negotiate")

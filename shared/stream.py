@@ -160,9 +160,9 @@ def decode_batch(bodies: Iterable[bytes]) -> list[dict[str, Any]]:
     return decoded
 
 
-def batch_output(bodies: Iterable[bytes], settings: Settings) -> str:
-    """What the stream function sets on its `signalR` output binding for a batch."""
-    return encode(messages(decode_batch(bodies), settings))
+def batch_messages(bodies: Iterable[bytes], settings: Settings) -> list[dict[str, Any]]:
+    """The stream function's messages for an Event Hub batch (none when nothing decodes)."""
+    return messages(decode_batch(bodies), settings)
 
 
 # --- negotiate

@@ -109,6 +109,9 @@ async def test_a_batch_reaches_each_role_in_its_view(
     hub_server: HubFactory, listen: ListenerFactory
 ) -> None:
     hub = (await hub_server()).hub
+    nothing = Out()
+    await user_function("stream")([func.EventHubEvent(body=b"{}")], nothing)
+    assert nothing.value is None, "no output when nothing in the batch decodes"
     reader_info = await negotiated(hub, KEYS["reader"])
     admin_info = await negotiated(hub, KEYS["admin"])
     reader = await listen(reader_info["url"], reader_info["accessToken"])
