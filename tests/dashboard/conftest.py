@@ -4,6 +4,7 @@ already running (e.g. `make dev`) instead of starting one."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -140,6 +141,28 @@ async def post_logs(base_url: str, records: list[dict[str, Any]]) -> list[str]:
         assert response.status == 202, body
         assert not body["rejected"], body
         return body["ids"]
+
+
+async def wait_stored(base_url: str, word: str, count: int, timeout: float = 15) -> None:
+    """Wait until the search API finds `count` records with `word` (stored, so searchable)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {READER_KEY}"}) as http:
+        while True:
+            found = 0
+            cursor = None
+            while True:
+                params = {"q": word, "limit": "1000", **({"cursor": cursor} if cursor else {})}
+                async with http.get(f"{base_url}/api/logs/search", params=params) as response:
+                    page = await response.json()
+                found += len(page["items"])
+                cursor = page.get("next_cursor")
+                if not cursor:
+                    break
+            if found >= count:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"only {found} of {count} records were stored")
+            await asyncio.sleep(0.2)
 
 
 @dataclass

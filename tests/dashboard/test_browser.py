@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 from playwright.async_api import WebSocket, expect
 
-from tests.dashboard.conftest import ADMIN_KEY, INGEST_KEY, READER_KEY, Dashboard, marker, record
+from tests.dashboard.conftest import (
+    ADMIN_KEY,
+    INGEST_KEY,
+    READER_KEY,
+    Dashboard,
+    marker,
+    record,
+    wait_stored,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -215,6 +223,30 @@ async def test_export_downloads_the_filtered_records(dashboard: Dashboard, tmp_p
     rows = list(csv.DictReader(io.StringIO(await download("csv"))))
     assert sorted(r["id"] for r in rows) == sorted(ids)
     assert next(r for r in rows if r["id"] == ids[0])["message"] == f'fill {word}, "quoted"\nline'
+
+    await wait_stored(dashboard.base_url, word, len(ids))
+    async with dashboard.page.expect_download() as info:
+        await dashboard.page.get_by_test_id("export-server").click()
+    target = tmp_path / "server.csv"
+    await (await info.value).save_as(target)
+    server_rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert sorted(r["id"] for r in server_rows) == sorted(ids)
+
+
+async def test_history_loads_the_next_page_by_cursor_on_scroll(dashboard: Dashboard) -> None:
+    await dashboard.open()
+    word = marker()
+    ids = await dashboard.post([record(message=f"page {word} {i}") for i in range(230)])
+    await wait_stored(dashboard.base_url, word, len(ids))
+    await dashboard.filter_text(word)
+    await dashboard.page.get_by_test_id("tab-history").click()
+    history = dashboard.page.get_by_test_id("history-table")
+    await expect(history).to_have_attribute("data-total", "200", timeout=5_000)
+    await history.locator(".table-scroll").evaluate("el => el.scrollTo(0, el.scrollHeight)")
+    await expect(history).to_have_attribute("data-total", "230", timeout=5_000)
+    shown = set(await dashboard.shown_ids("history-table"))
+    assert shown and shown <= set(ids)
+    assert await dashboard.rows("history-table").count() < 100
 
 
 async def test_a_reader_never_sees_admin_only_fields(dashboard: Dashboard) -> None:
