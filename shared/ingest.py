@@ -38,9 +38,9 @@ NDJSON_TYPES = frozenset(
     }
 )
 GZIP_ENCODINGS = frozenset({"gzip", "x-gzip"})
+IDENTITY_ENCODINGS = frozenset({"", "identity"})
 UTF8_BOM = b"\xef\xbb\xbf"
 """Some clients (PowerShell, .NET) start UTF-8 bodies with it; JSON parsers refuse it."""
-IDENTITY_ENCODINGS = frozenset({"", "identity"})
 
 _MALFORMED = object()
 """Stands for an NDJSON line that is not JSON."""
@@ -48,7 +48,8 @@ _MALFORMED = object()
 
 @dataclass(slots=True)
 class Batch:
-    """The outcome of one request: accepted records, their events, and the rejections."""
+    """The outcome of one request: accepted records, their events, and the rejections.
+    `refused_service` and `only_too_large` pick the status when nothing was accepted."""
 
     accepted: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[str, bytes]] = field(default_factory=list)
@@ -201,7 +202,7 @@ def parse_request(
     data = decoded_body(body or b"", headers, settings.max_request_bytes)
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM) :]
-    if not data.strip():
+    if not data or data.isspace():
         raise BadRequest("the body is empty")
     limit = settings.max_records_per_request
     with cycle_collector_paused():
