@@ -37,7 +37,8 @@ export function createApi(getKey, onUnauthorised) {
     try {
       response = await fetch(url, {
         method,
-        headers: { ...headers, Authorization: "Bearer " + getKey(), Accept: accept },
+        // Without a key the call relies on the browser's App Service Authentication session.
+        headers: { ...headers, ...(getKey() ? { Authorization: "Bearer " + getKey() } : {}), Accept: accept },
         cache: "no-store",
       });
     } catch (err) {

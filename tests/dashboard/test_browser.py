@@ -294,3 +294,40 @@ async def test_sign_in_refuses_keys_that_cannot_read(
     await dashboard.page.click("form[data-testid=signin] button[type=submit]")
     await expect(dashboard.page.get_by_test_id("signin-error")).to_contain_text(message)
     assert await dashboard.page.evaluate("sessionStorage.length") == 0
+
+
+async def test_account_sign_in_is_refused_without_a_trusted_principal(
+    dashboard: Dashboard,
+) -> None:
+    await dashboard.page.goto(f"{dashboard.base_url}/api/dashboard")
+    await dashboard.page.get_by_test_id("signin-account").click()
+    await expect(dashboard.page.get_by_test_id("signin-error")).to_contain_text(
+        "No signed-in account"
+    )
+
+
+TOP_ROW_ID = """() => {
+    const scroller = document.querySelector("[data-testid=live-table] .table-scroll");
+    const box = scroller.getBoundingClientRect();
+    const row = document.elementFromPoint(box.left + 200, box.top + 5)?.closest("tr.row");
+    return row?.dataset.id ?? null;
+}"""
+
+
+async def test_the_view_stays_on_the_record_being_read_while_records_arrive(
+    dashboard: Dashboard,
+) -> None:
+    await dashboard.open()
+    word = marker()
+    await dashboard.filter_text(word)
+    table = dashboard.page.get_by_test_id("live-table")
+    ids = await dashboard.post([record(message=f"read {word} {i}") for i in range(120)])
+    await expect(table).to_have_attribute("data-total", "120", timeout=5_000)
+    await table.locator(".table-scroll").evaluate("el => el.scrollTo(0, 40 * 25)")
+    await dashboard.page.wait_for_timeout(300)
+    reading = await dashboard.page.evaluate(TOP_ROW_ID)
+    assert reading in ids and reading != ids[-1]
+    await dashboard.post([record(message=f"read {word} more {i}") for i in range(30)])
+    await expect(table).to_have_attribute("data-total", "150", timeout=5_000)
+    await dashboard.page.wait_for_timeout(300)
+    assert await dashboard.page.evaluate(TOP_ROW_ID) == reading
