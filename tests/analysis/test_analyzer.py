@@ -99,10 +99,15 @@ def test_patterns_match_in_one_pass_with_level_floor(make_record) -> None:  # ty
         make_record(service="db-writer", level="INFO", message="database vacuum done"),
         make_record(service="db-writer", level="ERROR", message="deadlock detected"),
         make_record(service="portfolio-manager", level="WARNING", message="Insufficient balance"),
+        make_record(service="trading-engine", level="ERROR", message="Trade execution failed"),
+        make_record(
+            service="exchange-connector", level="ERROR", message="Failed to connect to exchange"
+        ),
     ]
     assert counts(analyzer().scan("p0", batch)) == {
-        ("exchange_connection", "exchange-connector"): 1,
-        ("order_rejected", "exchange-connector"): 1,
+        ("exchange_connection", "exchange-connector"): 2,
+        ("trade_execution_failed", "exchange-connector"): 1,
+        ("trade_execution_failed", "trading-engine"): 1,
         ("rate_limited", "exchange-connector"): 1,
         ("database_error", "db-writer"): 1,
         ("insufficient_funds", "portfolio-manager"): 1,
