@@ -90,6 +90,7 @@ class DevHost:
         web_app.add_routes(routes(prefix, self.specs, self._invoke_http))
         if self.signalr is not None:
             web_app.add_routes(self.signalr.routes())
+            web_app.on_shutdown.append(self.signalr.on_shutdown)
         web_app.router.add_get("/", self._home)
         self.runner = web.AppRunner(web_app, access_log=None, auto_decompress=False)
         await self.runner.setup()

@@ -62,7 +62,7 @@ async def analyze(
     outcome = await analysis.analyze_or_dead_letter(
         _deliveries(events), get_settings(), attempt, final
     )
-    if messages := outcome.signalr_messages():
+    if messages := outcome.signalr_messages(get_settings()):
         signalr.set(analysis.encode(messages))
     if outcome.changes or outcome.resolved or outcome.redelivered:
         log.info(
@@ -79,7 +79,7 @@ async def analyze(
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
 async def alert_maintenance(timer: func.TimerRequest, signalr: func.Out[str]) -> None:
     outcome = await analysis.maintain(get_settings())
-    if messages := outcome.signalr_messages():
+    if messages := outcome.signalr_messages(get_settings()):
         signalr.set(analysis.encode(messages))
     if outcome.changes or outcome.resolved:
         log.info(

@@ -23,7 +23,6 @@ from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SIGNALR_GROUPS = ("readers", "admins")
 PROCESS_STARTED = datetime.now(UTC)
 """Silence is judged only once this process has been up for the rule's minutes: right after a
 start the hub may still be delivering what the services sent meanwhile."""
@@ -64,13 +63,15 @@ class Outcome:
         """Every alert whose state changed, latest state last."""
         return [c.alert for c in self.changes] + self.resolved
 
-    def signalr_messages(self) -> list[dict[str, Any]]:
-        """SignalR output items: target `alert`, one alert each, to readers and admins (an
-        alert holds no field a reader may not see)."""
+    def signalr_messages(self, settings: Settings) -> list[dict[str, Any]]:
+        """SignalR output items: target `alert`, one alert each, to every stream group that
+        may see the alert's service (an alert holds no field a reader may not see)."""
+        from shared.stream import to_audiences
+
         return [
-            {"target": "alert", "arguments": [alert], "groupName": group}
+            message
             for alert in self.alerts()
-            for group in SIGNALR_GROUPS
+            for message in to_audiences("alert", alert, settings, alert.get("service"))
         ]
 
 

@@ -12,7 +12,8 @@ import asyncpg
 import orjson
 import pytest
 
-from shared import analysis
+from shared import analysis, stream
+from shared.access import Caller, Role
 from shared.errors import BadRequest
 from shared.settings import Settings
 
@@ -89,8 +90,19 @@ async def test_threshold_reached_across_batches(
     assert await active(clean) == {}
     outcome = await analysis.analyze(batch[9:], settings)
     assert await active(clean) == {("error_rate", "ai-processor"): 10}
-    assert [m["target"] for m in outcome.signalr_messages()] == ["alert", "alert"]
-    assert {m["groupName"] for m in outcome.signalr_messages()} == {"readers", "admins"}
+    assert [m["target"] for m in outcome.signalr_messages(settings)] == ["alert", "alert"]
+    assert {m["groupName"] for m in outcome.signalr_messages(settings)} == {"readers", "admins"}
+    limited = replace(
+        settings,
+        api_keys=(
+            {"hash": "a" * 64, "role": "reader", "services": ["ai-processor"]},
+            {"hash": "b" * 64, "role": "reader", "services": ["api-gateway"]},
+        ),
+    )
+    groups = {m["groupName"] for m in outcome.signalr_messages(limited)}
+    allowed = stream.group_of(Caller("k", Role.READER, None, ("ai-processor",)))
+    other = stream.group_of(Caller("k", Role.READER, None, ("api-gateway",)))
+    assert {"readers", "admins", allowed} <= groups and other not in groups
 
 
 async def test_recreated_hub_with_lower_sequence_numbers_is_analyzed(
