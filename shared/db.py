@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 ENTRA_SCOPE = "https://ossrdbms-aad.database.windows.net/.default"
 SERVER_SETTINGS = {"application_name": "log-pipeline", "jit": "off", "timezone": "UTC"}
 JSONB_FORMAT_VERSION = b"\x01"
+CONNECT_TIMEOUT_SECONDS = 10.0
 
 _pool: asyncpg.Pool | None = None
 _pool_loop: asyncio.AbstractEventLoop | None = None
@@ -52,7 +53,10 @@ async def _entra_token(settings: Settings) -> str:
 
 def connect_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for asyncpg.connect / create_pool for these settings."""
-    options: dict[str, Any] = {"server_settings": dict(SERVER_SETTINGS)}
+    options: dict[str, Any] = {
+        "server_settings": dict(SERVER_SETTINGS),
+        "timeout": CONNECT_TIMEOUT_SECONDS,
+    }
     if settings.database_url:
         options["dsn"] = settings.database_url
         return options
