@@ -163,7 +163,9 @@ def _int(name: str, raw: str, low: int, high: int) -> int:
 
 
 def _level(name: str, raw: str) -> str:
-    level = levels.canonical(raw)
+    """A level name in any case, or a number mapped to the nearest level at or below it."""
+    numeric = re.fullmatch(r"\d{1,3}", raw)
+    level = levels.from_number(int(raw)) if numeric else levels.canonical(raw)
     if level is None:
         raise _bad(name, f"unknown level {raw[:40]!r}; known: {', '.join(levels.LEVELS)}")
     return level

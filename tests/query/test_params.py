@@ -89,6 +89,12 @@ def test_defaults_and_bounds() -> None:
     assert search([("limit", "1")]).limit == 1
 
 
+def test_level_by_name_or_number() -> None:
+    assert search([("level", "40,25")]).filters.levels == ("ERROR", "TRADE_EXECUTED")
+    assert search([("level", "45")]).filters.levels == ("ERROR",)
+    assert refused(search, [("level", "5")]).detail["parameter"] == "level"
+
+
 def test_min_level_by_name_or_number() -> None:
     assert search([("min_level", "warning")]).filters.min_level_no == 30
     assert search([("min_level", "35")]).filters.min_level_no == 35
