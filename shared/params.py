@@ -113,7 +113,8 @@ def _collect(pairs: Pairs, allowed: Sequence[str]) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
     for name, value in pairs:
         if name not in allowed:
-            shown = name if len(name) <= 64 else name[:64] + "..."
+            shown = name.encode("utf-8", "replace").decode()
+            shown = shown if len(shown) <= 64 else shown[:64] + "..."
             raise BadRequest(
                 f"unknown parameter {shown!r}; this endpoint accepts: {', '.join(allowed)}",
                 detail={"parameter": shown, "allowed": list(allowed)},

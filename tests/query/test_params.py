@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from shared import cursor, params, timeparse
@@ -66,6 +67,9 @@ def test_unknown_parameter_is_refused_not_ignored() -> None:
     error = refused(search, [("servce", "api-gateway")])
     assert error.detail["parameter"] == "servce"
     assert "service" in error.detail["allowed"]
+    odd = refused(search, [("x\ud800" + "y" * 100, "1")])
+    assert odd.detail["parameter"].startswith("x?y") and len(odd.detail["parameter"]) == 67
+    orjson.dumps(odd.body())
 
 
 @pytest.mark.parametrize("name", ["limit", "q", "start", "cursor", "request_id"])
