@@ -5,8 +5,8 @@ import logging
 
 import azure.functions as func
 
-from functions.http import json_errors, reply
-from shared import access, analysis
+from functions.http import json_errors, query_pairs, reply
+from shared import access, analysis, params
 from shared.access import Role
 from shared.archive import metadata_array, parse_enqueued_time, partition_from_metadata
 from shared.settings import get_settings
@@ -95,5 +95,5 @@ async def alert_maintenance(timer: func.TimerRequest, signalr: func.Out[str]) ->
 async def list_alerts(req: func.HttpRequest) -> func.HttpResponse:
     settings = get_settings()
     caller = access.require(req.headers, [Role.READER], settings)
-    status, service, limit = analysis.list_params(req.params)
+    status, service, limit = params.parse_alerts(query_pairs(req))
     return reply(200, await analysis.list_alerts(settings, status, service, limit, caller.services))

@@ -6,6 +6,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 import orjson
@@ -64,3 +65,12 @@ def json_errors(handler: Handler) -> Handler:
         return response
 
     return wrapper
+
+
+def query_pairs(req: func.HttpRequest) -> list[tuple[str, str]]:
+    """Every (name, value) of the query string, repeats kept (the URL when it carries the query,
+    else the host's parsed params, which may have joined repeats with commas)."""
+    query = urlsplit(req.url).query
+    if query:
+        return parse_qsl(query, keep_blank_values=True)
+    return list(req.params.items())

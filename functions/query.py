@@ -1,11 +1,9 @@
 """The read API: search, one record, statistics, export, the OpenAPI document and CORS
 preflight answers."""
 
-from urllib.parse import parse_qsl, urlsplit
-
 import azure.functions as func
 
-from functions.http import json_errors, reply
+from functions.http import json_errors, query_pairs, reply
 from shared import access, openapi, params, search, stats
 from shared.access import Role
 from shared.settings import get_settings
@@ -13,15 +11,6 @@ from shared.settings import get_settings
 bp = func.Blueprint()
 
 EXPORT_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
-
-
-def query_pairs(req: func.HttpRequest) -> list[tuple[str, str]]:
-    """Every (name, value) of the query string, repeats kept (the URL when it carries the query,
-    else the host's parsed params, which may have joined repeats with commas)."""
-    query = urlsplit(req.url).query
-    if query:
-        return parse_qsl(query, keep_blank_values=True)
-    return list(req.params.items())
 
 
 @bp.function_name("search_logs")

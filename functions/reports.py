@@ -5,8 +5,8 @@ import logging
 
 import azure.functions as func
 
-from functions.http import json_errors, reply
-from shared import access, analysis, reports
+from functions.http import json_errors, query_pairs, reply
+from shared import access, analysis, params, reports
 from shared.access import Role
 from shared.settings import get_settings
 
@@ -34,7 +34,7 @@ async def hourly_report(timer: func.TimerRequest, signalr: func.Out[str]) -> Non
 async def list_reports(req: func.HttpRequest) -> func.HttpResponse:
     settings = get_settings()
     caller = access.require(req.headers, [Role.READER], settings)
-    limit = reports.list_params(req.params)
+    limit = params.parse_reports(query_pairs(req))
     return reply(200, await reports.listing(settings, limit, caller.services))
 
 

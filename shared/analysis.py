@@ -18,7 +18,6 @@ import orjson
 
 from shared import alerts, analysis_state, db, deadletter, notify, rules
 from shared.analyzer import Analyzer
-from shared.errors import BadRequest
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,7 +26,6 @@ PROCESS_STARTED = datetime.now(UTC)
 """Silence is judged only once this process has been up for the rule's minutes: right after a
 start the hub may still be delivering what the services sent meanwhile."""
 DEAD_LETTER_SINK = "analyze"
-MAX_LIST_LIMIT = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,22 +232,6 @@ async def maintain(settings: Settings, now: datetime | None = None) -> Outcome:
             outcome.changes += await alerts.record(conn, hits, now, interval)
     notify.notifier(settings).submit(outcome.notices())
     return outcome
-
-
-def list_params(params: Any) -> tuple[alerts.Status, str | None, int]:
-    """(status, service, limit) from a query string; BadRequest on a bad value."""
-    status = (params.get("status") or "active").strip().lower()
-    if status not in alerts.STATUSES:
-        raise BadRequest("status must be active or resolved", {"status": status})
-    service = params.get("service") or None
-    raw_limit = params.get("limit") or "100"
-    try:
-        limit = int(raw_limit)
-    except ValueError:
-        raise BadRequest("limit must be an integer", {"limit": raw_limit}) from None
-    if not 1 <= limit <= MAX_LIST_LIMIT:
-        raise BadRequest(f"limit must be between 1 and {MAX_LIST_LIMIT}", {"limit": limit})
-    return status, service, limit  # type: ignore[return-value]
 
 
 async def list_alerts(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import analysis, levels, params, reports
+from shared import levels, params
 
 LEVEL_NAMES = list(levels.LEVELS)
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -351,7 +351,7 @@ def _other_paths() -> dict[str, Any]:
                     _query("service", _text(), "Only this service"),
                     _query(
                         "limit",
-                        {"type": "integer", "minimum": 1, "maximum": analysis.MAX_LIST_LIMIT},
+                        {"type": "integer", "minimum": 1, "maximum": params.MAX_ALERTS_LIMIT},
                         "At most this many (default 100)",
                     ),
                 ],
@@ -366,7 +366,7 @@ def _other_paths() -> dict[str, Any]:
                 "parameters": [
                     _query(
                         "limit",
-                        {"type": "integer", "minimum": 1, "maximum": reports.MAX_LIST_LIMIT},
+                        {"type": "integer", "minimum": 1, "maximum": params.MAX_REPORTS_LIMIT},
                         "The newest this many (default 24)",
                     )
                 ],

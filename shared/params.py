@@ -54,6 +54,12 @@ SEARCH_PARAMETERS = (*FILTER_PARAMETERS, "limit", "cursor", "fields")
 EXPORT_PARAMETERS = (*FILTER_PARAMETERS, "limit", "cursor", "format", "fields")
 RECORD_PARAMETERS = ("fields",)
 STATS_PARAMETERS = ("range",)
+ALERTS_PARAMETERS = ("status", "service", "limit")
+REPORTS_PARAMETERS = ("limit",)
+ALERT_STATUSES = ("active", "resolved")
+MAX_ALERTS_LIMIT = 1000
+DEFAULT_REPORTS_LIMIT = 24
+MAX_REPORTS_LIMIT = 168
 REPEATABLE = frozenset({"service", "level", "fields"})
 
 _PHRASE = re.compile(r'(?<!-)"([^"]+)"')
@@ -262,6 +268,27 @@ def parse_stats(pairs: Pairs) -> StatsQuery:
     if chosen not in STATS_RANGES:
         raise _bad("range", f"must be one of {', '.join(STATS_RANGES)}")
     return StatsQuery(range=chosen)
+
+
+def parse_alerts(pairs: Pairs) -> tuple[str, str | None, int]:
+    """(status, service, limit) of GET /alerts."""
+    values = _collect(pairs, ALERTS_PARAMETERS)
+    status = (_one(values, "status") or "active").lower()
+    if status not in ALERT_STATUSES:
+        raise _bad("status", f"must be one of {', '.join(ALERT_STATUSES)}")
+    service = _one(values, "service")
+    limit = _one(values, "limit")
+    return (
+        status,
+        _text("service", service) if service else None,
+        _int("limit", limit, 1, MAX_ALERTS_LIMIT) if limit else DEFAULT_LIMIT,
+    )
+
+
+def parse_reports(pairs: Pairs) -> int:
+    """The `limit` of GET /reports."""
+    limit = _one(_collect(pairs, REPORTS_PARAMETERS), "limit")
+    return _int("limit", limit, 1, MAX_REPORTS_LIMIT) if limit else DEFAULT_REPORTS_LIMIT
 
 
 def parse_record(pairs: Pairs) -> tuple[str, ...]:

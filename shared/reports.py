@@ -17,7 +17,7 @@ import asyncpg
 import orjson
 
 from shared import alerts, blob, db, levels, monitor, retention
-from shared.errors import BadRequest, NotFound
+from shared.errors import NotFound
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,6 @@ HOUR = timedelta(hours=1)
 TOP_ERRORS = 10
 ERROR_LEVEL_NO = 40
 MESSAGE_CHARS = 300
-MAX_LIST_LIMIT = 168
 SIGNALR_GROUPS = ("readers", "admins")
 
 _VOLUME = """
@@ -208,17 +207,6 @@ def signalr_messages(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for report in reports
         for group in SIGNALR_GROUPS
     ]
-
-
-def list_params(params: Mapping[str, str]) -> int:
-    raw = params.get("limit") or "24"
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise BadRequest("limit must be an integer", {"limit": raw}) from None
-    if not 1 <= limit <= MAX_LIST_LIMIT:
-        raise BadRequest(f"limit must be between 1 and {MAX_LIST_LIMIT}", {"limit": limit})
-    return limit
 
 
 def view(report: dict[str, Any], services: tuple[str, ...] | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import asyncpg
 import orjson
 import pytest
 
-from shared import analysis, stream
+from shared import analysis, params, stream
 from shared.access import Caller, Role
 from shared.errors import BadRequest
 from shared.settings import Settings
@@ -198,16 +198,26 @@ async def test_listing_by_status_and_service(
 
 
 @pytest.mark.parametrize(
-    "params", [{"status": "open"}, {"limit": "0"}, {"limit": "x"}, {"limit": "5000"}]
+    ("pairs", "parameter"),
+    [
+        ([("status", "open")], "status"),
+        ([("limit", "0")], "limit"),
+        ([("limit", "x")], "limit"),
+        ([("limit", "5000")], "limit"),
+        ([("limit", "1" * 30)], "limit"),
+        ([("service", "\x00")], "service"),
+        ([("colour", "red")], "colour"),
+    ],
 )
-def test_bad_listing_parameters(params: dict[str, str]) -> None:
-    with pytest.raises(BadRequest):
-        analysis.list_params(params)
+def test_bad_listing_parameters(pairs: list[tuple[str, str]], parameter: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        params.parse_alerts(pairs)
+    assert refused.value.detail["parameter"] == parameter
 
 
 def test_listing_parameter_defaults() -> None:
-    assert analysis.list_params({}) == ("active", None, 100)
-    assert analysis.list_params({"status": "Resolved", "limit": "5"}) == ("resolved", None, 5)
+    assert params.parse_alerts([]) == ("active", None, 100)
+    assert params.parse_alerts([("status", "Resolved"), ("limit", "5")]) == ("resolved", None, 5)
 
 
 async def test_refused_rules_fail_the_batch_then_dead_letter_it(

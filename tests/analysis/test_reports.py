@@ -16,7 +16,7 @@ import asyncpg
 import orjson
 import pytest
 
-from shared import blob, db, levels, reports, store
+from shared import blob, db, levels, params, reports, store
 from shared.errors import BadRequest
 from shared.settings import Connection, Settings
 
@@ -168,10 +168,11 @@ async def test_listing_and_latest(clean: asyncpg.Connection, report_settings: Se
     assert (await reports.latest(report_settings))["hour"] == "2026-06-01T03:00:00+00:00"
 
 
-@pytest.mark.parametrize("limit", ["0", "999", "ten"])
+@pytest.mark.parametrize("limit", ["0", "999", "ten", "1" * 30])
 def test_bad_report_limit(limit: str) -> None:
-    with pytest.raises(BadRequest):
-        reports.list_params({"limit": limit})
+    with pytest.raises(BadRequest) as refused:
+        params.parse_reports([("limit", limit)])
+    assert refused.value.detail["parameter"] == "limit"
 
 
 async def test_a_key_limited_to_services_sees_only_their_part(

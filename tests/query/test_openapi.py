@@ -125,6 +125,8 @@ FUZZED = {
     "search_logs": ("/logs/search", "logs/search"),
     "log_stats": ("/logs/stats", "logs/stats"),
     "export_logs": ("/logs/export", "logs/export"),
+    "alerts": ("/alerts", "alerts"),
+    "list_reports": ("/reports", "reports"),
 }
 
 
