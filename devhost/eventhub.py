@@ -30,6 +30,8 @@ class StoredEvent:
     partition_key: str
     sequence_number: int
     enqueued_time: datetime
+    enqueued_text: str
+    """enqueued_time in ISO 8601, formatted once per publish rather than per reader."""
 
     @property
     def offset(self) -> int:
@@ -95,10 +97,12 @@ class LocalEventHub:
         if self.backlog() + len(events) > self.capacity:
             raise Unavailable("the event hub is throttling: consumers are behind", retry_after=2)
         now = datetime.now(UTC)
+        now_text = now.isoformat()
         touched = set()
+        partitions: dict[str, Partition] = {}
         for key, body in events:
-            p = self.partition_for(key)
-            p.events.append(StoredEvent(body, key, p.next_sequence, now))
+            p = partitions.get(key) or partitions.setdefault(key, self.partition_for(key))
+            p.events.append(StoredEvent(body, key, p.next_sequence, now, now_text))
             touched.add(p.id)
         for p in self.partitions:
             if p.id in touched:
@@ -151,14 +155,12 @@ def trigger_events(
     sharing the host's trigger metadata (PartitionContext, SystemPropertiesArray, ...). Built
     directly rather than through the SDK's converter, whose per-event strptime of the
     enqueued time costs more than the functions themselves; tests check both agree."""
+    sequence_numbers = [e.sequence_number for e in batch]
+    keys = [e.partition_key for e in batch]
+    times = [e.enqueued_text for e in batch]
     system = [
-        {
-            "SequenceNumber": e.sequence_number,
-            "Offset": e.offset,
-            "PartitionKey": e.partition_key,
-            "EnqueuedTimeUtc": e.enqueued_time.isoformat(),
-        }
-        for e in batch
+        {"SequenceNumber": n, "Offset": n, "PartitionKey": k, "EnqueuedTimeUtc": t}
+        for n, k, t in zip(sequence_numbers, keys, times, strict=True)
     ]
     metadata = {
         "PartitionContext": Datum(
@@ -173,10 +175,10 @@ def trigger_events(
             "json",
         ),
         "SystemPropertiesArray": Datum(_json(system), "json"),
-        "SequenceNumberArray": Datum(_json([e.sequence_number for e in batch]), "json"),
-        "PartitionKeyArray": Datum(_json([e.partition_key for e in batch]), "json"),
-        "EnqueuedTimeUtcArray": Datum(_json([s["EnqueuedTimeUtc"] for s in system]), "json"),
-        "OffsetArray": Datum(_json([e.offset for e in batch]), "json"),
+        "SequenceNumberArray": Datum(_json(sequence_numbers), "json"),
+        "PartitionKeyArray": Datum(_json(keys), "json"),
+        "EnqueuedTimeUtcArray": Datum(_json(times), "json"),
+        "OffsetArray": Datum(_json(sequence_numbers), "json"),
     }
     return [
         func.EventHubEvent(
@@ -185,7 +187,7 @@ def trigger_events(
             enqueued_time=e.enqueued_time,
             partition_key=e.partition_key,
             sequence_number=e.sequence_number,
-            offset=e.offset,
+            offset=e.sequence_number,
         )
         for e in batch
     ]

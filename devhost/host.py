@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import azure.functions as func
+import orjson
 from aiohttp import web
 from azure.functions.timer import TimerRequest
 
@@ -133,7 +134,7 @@ class DevHost:
     async def _deliver_output(self, binding: Binding, value: Any) -> None:
         if binding.type != "signalR":
             raise RuntimeError(f"the dev host has no output binding of type {binding.type}")
-        items = json.loads(value) if isinstance(value, str | bytes) else value
+        items = orjson.loads(value) if isinstance(value, str | bytes) else value
         for item in items if isinstance(items, list) else [items]:
             await self.signalr.apply(item)
 
