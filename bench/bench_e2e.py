@@ -11,6 +11,7 @@ import random
 import statistics
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -37,8 +38,10 @@ HEADERS = {"Authorization": "Bearer dev-ingest-key", "Content-Type": "applicatio
 
 
 def request_body(tag: str, n: int = REQUEST_SIZE) -> bytes:
-    """500 realistic records (about 500 bytes each) sharing a request id, one service."""
+    """500 realistic records (about 500 bytes each) sharing a request id, one service, each
+    with its id and timestamp as the client library sends them."""
     service = random.choice(SERVICES)
+    now = datetime.now(UTC)
     records = []
     for i in range(n):
         level = random.choices(
@@ -47,6 +50,7 @@ def request_body(tag: str, n: int = REQUEST_SIZE) -> bytes:
         records.append(
             {
                 "id": str(uuid.uuid4()),
+                "timestamp": (now + timedelta(microseconds=i)).isoformat(),
                 "level": level,
                 "service": service,
                 "logger_name": f"{service}.worker",
