@@ -75,6 +75,12 @@ async def test_same_batch_twice_is_stored_once_and_counted_once(
         "SELECT level, count FROM log_counts_minute WHERE service = $1 ORDER BY level", service
     )
     assert [(r["level"], r["count"]) for r in minute] == [("ERROR", 5), ("INFO", 30)]
+    by_minute = await conn.fetch(
+        "SELECT minute, sum(count) AS n FROM log_counts_minute WHERE service = $1 "
+        "GROUP BY minute ORDER BY minute",
+        service,
+    )
+    assert [(r["minute"], r["n"]) for r in by_minute] == [(moment.replace(second=0), 35)]
     hour = await conn.fetch(
         "SELECT hour, level, count FROM log_counts_hour WHERE service = $1 ORDER BY level", service
     )
@@ -143,12 +149,18 @@ async def test_partition_dropped_after_caching_is_created_again(conn: asyncpg.Co
 
 
 async def test_timestamps_in_other_offsets_land_on_their_utc_day(conn: asyncpg.Connection) -> None:
-    late = decoded(timestamp="2026-07-01T23:30:00-05:00")
+    late = decoded(timestamp="2026-07-01T23:30:00-05:00", service=f"svc-{uuid.uuid4().hex[:8]}")
     assert await store.write(conn, [late]) == 1
     part = await conn.fetchval(
         "SELECT tableoid::regclass::text FROM system_logs WHERE id = $1", late["id"]
     )
     assert part == "system_logs_p20260702"
+    minute = await conn.fetchval(
+        "SELECT minute FROM log_counts_minute WHERE service = $1 AND minute >= $2",
+        late["service"],
+        datetime(2026, 7, 2, tzinfo=UTC),
+    )
+    assert minute == datetime(2026, 7, 2, 4, 30, tzinfo=UTC)
 
 
 async def test_a_row_postgres_rejects_fails_the_whole_write(conn: asyncpg.Connection) -> None:
