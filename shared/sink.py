@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 SINK = "postgres"
+FINAL_DEADLETTER_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
+"""Pauses between tries of a dead letter on a batch's last attempt (about 30 s in all)."""
 
 Item = tuple[bytes, Mapping[str, Any]]
 """An event body and the record decoded from it."""
@@ -108,11 +111,21 @@ async def write_isolating(
         return first[0] + second[0], first[1] + second[1]
 
 
-async def _dead_letter_each(
-    settings: Settings, rejected: Sequence[tuple[bytes, str]], attempts: int
+async def _dead_letter(
+    settings: Settings, reason: str, bodies: Sequence[bytes], attempts: int, patient: bool
 ) -> None:
-    for body, reason in rejected:
-        await deadletter.write(settings, SINK, reason, [body], attempts)
+    """Write one dead letter or raise. On the batch's last attempt (`patient`) a raised error
+    would end the batch, so a dead letter Blob Storage refuses is tried again for a while."""
+    delays = FINAL_DEADLETTER_DELAYS if patient else ()
+    for delay in (*delays, None):
+        try:
+            await deadletter.write(settings, SINK, reason, bodies, attempts)
+            return
+        except Exception as exc:
+            if delay is None:
+                raise
+            log.warning("dead letter refused, trying again in %.0f s: %s", delay, reason_of(exc))
+            await asyncio.sleep(delay)
 
 
 async def store_events(
@@ -136,14 +149,11 @@ async def store_events(
                 log.warning("store attempt %d failed, will retry: %s", attempts, reason_of(exc))
                 raise
             log.error("store gave up after %d attempts: %s", attempts, reason_of(exc))
-            await deadletter.write(
-                settings,
-                SINK,
-                f"PostgreSQL unavailable after {attempts} attempts: {reason_of(exc)}",
-                [body for body, _ in items],
-                attempts,
-            )
-            await _dead_letter_each(settings, undecodable, attempts)
+            reason = f"PostgreSQL unavailable after {attempts} attempts: {reason_of(exc)}"
+            await _dead_letter(settings, reason, [body for body, _ in items], attempts, True)
+            for body, why in undecodable:
+                await _dead_letter(settings, why, [body], attempts, True)
             return StoreResult(len(bodies), 0, len(bodies))
-    await _dead_letter_each(settings, [*undecodable, *rejected], attempts)
+    for body, reason in [*undecodable, *rejected]:
+        await _dead_letter(settings, reason, [body], attempts, last_attempt)
     return StoreResult(len(bodies), stored, len(undecodable) + len(rejected))

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
 
-from shared import db, migrate, sink, store
+from shared import db, deadletter, migrate, sink, store
 from shared.settings import Settings, get_settings, reset_settings
 from tests.conftest import free_port
 from tests.store.conftest import OwnPostgres, body, dead_letters, record
@@ -90,20 +91,35 @@ async def test_postgres_unreachable_on_the_last_attempt_dead_letters_the_batch(
     assert [r["raw"] for r in letters[1]["records"]] == [b.decode() for b in batch[:4]]
 
 
-async def test_a_failing_dead_letter_write_raises(
-    unreachable: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(
-        "ArchiveStorage",
-        f"UseDevelopmentStorage=true;BlobEndpoint=http://127.0.0.1:{free_port()}/x;",
-    )
-    monkeypatch.setenv("BLOB_RETRY_TOTAL", "0")
-    reset_settings()
-    from shared import blob
+@pytest.fixture
+async def blob_down(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[int]]:
+    """Blob Storage refusing every write; yields the number of dead letters tried."""
+    tries: list[int] = []
 
-    await blob.close()
-    with pytest.raises(Exception):  # noqa: B017 - any failure to write must surface
-        await sink.store_events([body(record())], MAX_RETRIES, MAX_RETRIES, get_settings())
+    async def refuse(*args: object, **kwargs: object) -> str:
+        tries.append(1)
+        raise ConnectionError("blob storage down")
+
+    monkeypatch.setattr(deadletter, "write", refuse)
+    monkeypatch.setattr(sink, "FINAL_DEADLETTER_DELAYS", (0.01, 0.01))
+    yield tries
+
+
+async def test_a_dead_letter_that_fails_raises_so_the_batch_is_retried(
+    settings: Settings, blob_down: list[int]
+) -> None:
+    batch = [body(record()), b"{not json"]
+    with pytest.raises(ConnectionError):
+        await sink.store_events(batch, 0, MAX_RETRIES, settings)
+    assert len(blob_down) == 1
+
+
+async def test_on_the_last_attempt_a_failing_dead_letter_is_tried_again_then_raises(
+    unreachable: Settings, blob_down: list[int]
+) -> None:
+    with pytest.raises(ConnectionError):
+        await sink.store_events([body(record())], MAX_RETRIES, MAX_RETRIES, unreachable)
+    assert len(blob_down) == 3
 
 
 async def _deliver(batch: list[bytes], settings: Settings) -> int:
