@@ -120,13 +120,31 @@ def messages(records: Sequence[Mapping[str, Any]], settings: Settings) -> list[d
     limit = settings.signalr_max_message_bytes
     out: list[dict[str, Any]] = []
     for audience in audiences(settings):
-        views = [
-            serialise(audience.viewer.view(dict(r)), limit) for r in records if audience.sees(r)
-        ]
-        for chunk in split(views, limit):
-            array = orjson.Fragment(b"[" + b",".join(chunk) + b"]")
-            out.append({"target": LOGS_TARGET, "arguments": [array], "groupName": audience.group})
+        for array in _arrays(audience, records, limit):
+            out.append(
+                {
+                    "target": LOGS_TARGET,
+                    "arguments": [orjson.Fragment(array)],
+                    "groupName": audience.group,
+                }
+            )
     return out
+
+
+def _arrays(audience: Audience, records: Sequence[Mapping[str, Any]], limit: int) -> list[bytes]:
+    """The audience's view of the records as JSON arrays of at most `limit` bytes once framed.
+    Most batches fit one message whole: serialised in one call, the same bytes as joining
+    each record's serialisation, at a fraction of the cost; otherwise record by record."""
+    viewer = audience.viewer
+    seen = records if viewer.services is None else [r for r in records if audience.sees(r)]
+    views = [viewer.view(r if isinstance(r, dict) else dict(r)) for r in seen]
+    if not views:
+        return []
+    whole = orjson.dumps(views)
+    if len(whole) + FRAME_OVERHEAD_BYTES <= limit:
+        return [whole]
+    serialised = [serialise(v, limit) for v in views]
+    return [b"[" + b",".join(chunk) + b"]" for chunk in split(serialised, limit)]
 
 
 def to_audiences(
