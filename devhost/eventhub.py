@@ -148,28 +148,57 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+@dataclass(frozen=True, slots=True)
+class EventColumns:
+    """A batch of stored events as columns: what a trigger is built from, and what pickles at
+    memory speed to a worker process (events of one publish share one enqueued time)."""
+
+    bodies: list[bytes]
+    keys: list[str]
+    sequence_numbers: list[int]
+    enqueued_times: list[datetime]
+    enqueued_texts: list[str]
+
+    @classmethod
+    def of(cls, batch: Sequence[StoredEvent]) -> EventColumns:
+        return cls(
+            [e.body for e in batch],
+            [e.partition_key for e in batch],
+            [e.sequence_number for e in batch],
+            [e.enqueued_time for e in batch],
+            [e.enqueued_text for e in batch],
+        )
+
+
 def trigger_events(
     hub: LocalEventHub, group: str, partition: Partition, batch: Sequence[StoredEvent]
+) -> list[func.EventHubEvent]:
+    """build_trigger for a batch of this hub's partition."""
+    return build_trigger(hub.name, group, partition.id, EventColumns.of(batch))
+
+
+def build_trigger(
+    hub_name: str, group: str, partition_id: str, columns: EventColumns
 ) -> list[func.EventHubEvent]:
     """The events as the Python worker builds them for cardinality many: EventHubEvent objects
     sharing the host's trigger metadata (PartitionContext, SystemPropertiesArray, ...). Built
     directly rather than through the SDK's converter, whose per-event strptime of the
     enqueued time costs more than the functions themselves; tests check both agree."""
-    sequence_numbers = [e.sequence_number for e in batch]
-    keys = [e.partition_key for e in batch]
-    times = [e.enqueued_text for e in batch]
+    sequence_numbers = columns.sequence_numbers
+    keys = columns.keys
+    texts = columns.enqueued_texts
     system = [
         {"SequenceNumber": n, "Offset": n, "PartitionKey": k, "EnqueuedTimeUtc": t}
-        for n, k, t in zip(sequence_numbers, keys, times, strict=True)
+        for n, k, t in zip(sequence_numbers, keys, texts, strict=True)
     ]
     metadata = {
         "PartitionContext": Datum(
             _json(
                 {
-                    "EventHubName": hub.name,
+                    "EventHubName": hub_name,
                     "ConsumerGroup": group,
                     "FullyQualifiedNamespace": "localhost",
-                    "PartitionId": partition.id,
+                    "PartitionId": partition_id,
                 }
             ),
             "json",
@@ -177,19 +206,21 @@ def trigger_events(
         "SystemPropertiesArray": Datum(_json(system), "json"),
         "SequenceNumberArray": Datum(_json(sequence_numbers), "json"),
         "PartitionKeyArray": Datum(_json(keys), "json"),
-        "EnqueuedTimeUtcArray": Datum(_json(times), "json"),
+        "EnqueuedTimeUtcArray": Datum(_json(texts), "json"),
         "OffsetArray": Datum(_json(sequence_numbers), "json"),
     }
     return [
         func.EventHubEvent(
-            body=e.body,
+            body=body,
             trigger_metadata=metadata,
-            enqueued_time=e.enqueued_time,
-            partition_key=e.partition_key,
-            sequence_number=e.sequence_number,
-            offset=e.sequence_number,
+            enqueued_time=moment,
+            partition_key=key,
+            sequence_number=number,
+            offset=number,
         )
-        for e in batch
+        for body, key, number, moment in zip(
+            columns.bodies, keys, sequence_numbers, columns.enqueued_times, strict=True
+        )
     ]
 
 
@@ -199,8 +230,10 @@ def converter_events(metadata: dict[str, Datum], bodies: list[bytes]) -> list[fu
     return EventHubTriggerConverter.decode(data, trigger_metadata=metadata)
 
 
-Deliver = Callable[[list[func.EventHubEvent], int, int], Awaitable[None]]
-"""Calls the function with (events, retry_count, max_retry_count)."""
+Deliver = Callable[[Any, int, int], Awaitable[None]]
+"""Calls the function with (trigger, retry_count, max_retry_count): the trigger is what the
+consumer's `build` makes of the batch (by default the EventHubEvents)."""
+Build = Callable[["LocalEventHub", str, "Partition", list[StoredEvent]], Any]
 
 
 class Consumer:
@@ -214,7 +247,9 @@ class Consumer:
         shape: BatchShape,
         deliver: Deliver,
         name: str,
+        build: Build = trigger_events,
     ) -> None:
+        self.build = build
         self.hub = hub
         self.group = group
         self.partition = partition
@@ -250,7 +285,7 @@ class Consumer:
         attempt = 0
         max_retries = self.shape.max_retries
         while True:
-            events = trigger_events(self.hub, self.group, self.partition, batch)
+            events = self.build(self.hub, self.group, self.partition, batch)
             try:
                 await self.deliver(events, attempt, max_retries)
                 return True

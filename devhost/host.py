@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import json
 import logging
@@ -20,11 +21,19 @@ from aiohttp import web
 from azure.functions.timer import TimerRequest
 
 from devhost import environment
-from devhost.eventhub import BatchShape, Consumer, LocalEventHub
+from devhost.eventhub import (
+    BatchShape,
+    Consumer,
+    EventColumns,
+    LocalEventHub,
+    Partition,
+    StoredEvent,
+)
 from devhost.http import routes
 from devhost.registry import Binding, Context, FunctionSpec, RetryContext, discover, invoke
 from devhost.services import Azurite, EmbeddedPostgres, free_port
 from devhost.timers import Schedule
+from devhost.workers import Call, FunctionWorker, assign
 
 log = logging.getLogger("devhost")
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +54,7 @@ class DevHost:
         self.signalr: Any = None
         self.runner: web.AppRunner | None = None
         self.specs: list[FunctionSpec] = []
+        self.workers: list[FunctionWorker] = []
         self.host_json: dict[str, Any] = json.loads((ROOT / "host.json").read_text())
 
     # services -----------------------------------------------------------------------------
@@ -97,6 +107,7 @@ class DevHost:
         await self.runner.setup()
         await web.TCPSite(self.runner, self.host, self.port).start()
 
+        await self._start_workers()
         self._start_consumers()
         self._start_timers()
         if self.demo:
@@ -154,6 +165,28 @@ class DevHost:
     async def _invoke_http(self, spec: FunctionSpec, request: func.HttpRequest) -> Any:
         return await self._call(spec, request)
 
+    async def _start_workers(self) -> None:
+        """Worker processes for the Event Hub-triggered functions (DEVHOST_WORKERS of them,
+        default one on a machine with more than one core); a function with an input binding
+        stays in this process, which resolves inputs."""
+        default = "1" if (os.cpu_count() or 1) > 1 else "0"
+        count = int(os.environ.get("DEVHOST_WORKERS", default))
+        movable = [
+            s.name
+            for s in self.specs
+            if s.trigger_type == "eventHubTrigger"
+            and not any(b.direction == "in" for b in s.extras)
+        ]
+        self.workers = [FunctionWorker(i, names) for i, names in enumerate(assign(movable, count))]
+        try:
+            await asyncio.gather(*(w.start() for w in self.workers))
+        except BaseException:
+            await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
+            raise
+
+    def _worker_of(self, spec: FunctionSpec) -> FunctionWorker | None:
+        return next((w for w in self.workers if spec.name in w.functions), None)
+
     def _start_consumers(self) -> None:
         assert self.hub is not None
         shape = BatchShape.from_host_json(self.host_json)
@@ -163,11 +196,38 @@ class DevHost:
             group = spec.trigger.get("consumerGroup") or "$Default"
             many = (spec.trigger.props.get("cardinality") or "many").lower() == "many"
             self.hub.register(group)
+            worker = self._worker_of(spec)
             for partition in self.hub.partitions:
-                consumer = Consumer(
-                    self.hub, group, partition, shape, self._event_delivery(spec, many), spec.name
-                )
+                if worker is None:
+                    consumer = Consumer(
+                        self.hub,
+                        group,
+                        partition,
+                        shape,
+                        self._event_delivery(spec, many),
+                        spec.name,
+                    )
+                else:
+                    consumer = Consumer(
+                        self.hub,
+                        group,
+                        partition,
+                        shape,
+                        self._worker_delivery(spec, worker),
+                        spec.name,
+                        build=_call_builder(spec),
+                    )
                 self.tasks.append(asyncio.create_task(consumer.run(self.stop_event)))
+
+    def _worker_delivery(self, spec: FunctionSpec, worker: FunctionWorker) -> Any:
+        outputs = {b.name: b for b in spec.extras if b.direction == "out"}
+
+        async def deliver(call: Call, attempt: int, max_retry: int) -> None:
+            call = dataclasses.replace(call, retry_count=attempt, max_retry_count=max_retry)
+            for name, value in await worker.call(call):
+                await self._deliver_output(outputs[name], value)
+
+        return deliver
 
     def _event_delivery(self, spec: FunctionSpec, many: bool) -> Any:
         async def deliver(events: list[func.EventHubEvent], attempt: int, max_retry: int) -> None:
@@ -235,9 +295,19 @@ class DevHost:
                 await asyncio.sleep(0.1)
         self.stop_event.set()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
         if self.signalr is not None:
             await self.signalr.close()
         await _close_shared()
+
+
+def _call_builder(spec: FunctionSpec) -> Any:
+    def build(
+        hub: LocalEventHub, group: str, partition: Partition, batch: list[StoredEvent]
+    ) -> Call:
+        return Call(spec.name, hub.name, group, partition.id, EventColumns.of(batch))
+
+    return build
 
 
 async def _close_shared() -> None:
