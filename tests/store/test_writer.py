@@ -195,3 +195,16 @@ async def test_creating_a_partition_does_not_wait_for_readers(
     finally:
         await reader.close()
     assert created == [date(2023, 7, 2)]
+
+
+async def test_concurrent_creators_of_one_day_all_succeed(database_url: str) -> None:
+    day = date(2022, 3, 14)
+    conns = [await asyncpg.connect(database_url) for _ in range(6)]
+    try:
+        results = await asyncio.gather(
+            *(c.fetchval("SELECT ensure_system_logs_partition($1)", day) for c in conns)
+        )
+    finally:
+        for c in conns:
+            await c.close()
+    assert sorted(results) == [False] * 5 + [True]
