@@ -208,3 +208,27 @@ async def test_concurrent_creators_of_one_day_all_succeed(database_url: str) -> 
         for c in conns:
             await c.close()
     assert sorted(results) == [False] * 5 + [True]
+
+
+async def test_a_retried_record_without_client_timestamp_is_stored_once(
+    conn: asyncpg.Connection,
+) -> None:
+    service = f"svc-{uuid.uuid4().hex[:8]}"
+    first = datetime(2026, 4, 1, 10, 0, tzinfo=UTC)
+
+    def arrival(moment: datetime) -> dict:
+        return decoded(
+            id="client-id-7",
+            service=service,
+            timestamp=moment.isoformat(),
+            received_at=moment.isoformat(),
+        )
+
+    assert await store.write(conn, [arrival(first)]) == 1
+    assert await store.write(conn, [arrival(first + timedelta(seconds=5))]) == 0
+    assert await store.write(conn, [arrival(first + timedelta(days=2))]) == 1
+    stored = await conn.fetchval("SELECT count(*) FROM system_logs WHERE service = $1", service)
+    counted = await conn.fetchval(
+        "SELECT sum(count) FROM log_counts_minute WHERE service = $1", service
+    )
+    assert (stored, counted) == (2, 2)
