@@ -20,7 +20,7 @@ import orjson
 from aiohttp import web
 from azure.functions.timer import TimerRequest
 
-from devhost import environment
+from devhost import collector, environment
 from devhost.eventhub import (
     BatchShape,
     Consumer,
@@ -108,6 +108,7 @@ class DevHost:
         await web.TCPSite(self.runner, self.host, self.port).start()
 
         await self._start_workers()
+        collector.relax()
         self._start_consumers()
         self._start_timers()
         if self.demo:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import importlib
 import itertools
 import logging
@@ -28,6 +27,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from devhost import collector
 from devhost.eventhub import EventColumns, build_trigger
 from devhost.registry import Binding, Context, FunctionSpec, RetryContext, discover, invoke
 
@@ -38,11 +38,6 @@ Channel = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 _START_TIMEOUT = 60.0
 _STOP_TIMEOUT = 15.0
 _STREAM_LIMIT = 64 * 1024 * 1024
-GC_THRESHOLDS = (10_000, 10, 10)
-"""The worker's cycle-collector thresholds (CPython's default is 700, 10, 10). Records in flight
-are freed by reference counting; at the default the collector ran 3,000 times over 150,000
-records, 1.6 s of a worker's 8 s of CPU, and 40 times (0.2 s) at these thresholds, with the
-start-up objects frozen out of its scans."""
 
 
 class WorkerFailure(Exception):
@@ -234,8 +229,7 @@ async def _serve(socket_path: str, functions: Sequence[str]) -> None:
     missing = set(functions) - set(specs)
     if missing:
         raise RuntimeError(f"function_app has no function named {', '.join(sorted(missing))}")
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    collector.relax()
     reader, writer = await asyncio.open_unix_connection(socket_path, limit=_STREAM_LIMIT)
     running: set[asyncio.Task[None]] = set()
     try:

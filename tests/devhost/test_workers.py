@@ -112,3 +112,18 @@ async def test_a_worker_answers_as_the_function_does_in_process_and_fails_loudly
     finally:
         await worker.stop()
     assert not worker.alive
+
+
+def test_the_collector_is_relaxed_and_start_up_objects_frozen() -> None:
+    import gc
+
+    from devhost import collector
+
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    try:
+        collector.relax()
+        assert gc.get_threshold() == collector.THRESHOLDS
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
