@@ -1,7 +1,9 @@
 """`python -m devhost`: the whole pipeline on http://127.0.0.1:$PORT (default 7071).
 
 Environment: PORT, HOST (default 127.0.0.1), DATABASE_URL (else embedded PostgreSQL under
-.devdata/), DEMO=1 to play the trading bots, DEVHOST_PARTITIONS (default 4)."""
+.devdata/), DEMO=1 to play the trading bots, DEVHOST_PARTITIONS (default 4), DEVHOST_WORKERS
+(processes for the Event Hub-triggered functions; default one per core, 0 runs them all in
+this process)."""
 
 from __future__ import annotations
 

@@ -169,10 +169,12 @@ class DevHost:
         return await self._call(spec, request)
 
     async def _start_workers(self) -> None:
-        """Worker processes for the Event Hub-triggered functions (DEVHOST_WORKERS of them,
-        default one on a machine with more than one core); a function with an input binding
+        """Worker processes for the Event Hub-triggered functions: DEVHOST_WORKERS of them,
+        by default one per core (none on one core), at most one per function, the functions
+        dealt round-robin. A function with an input binding
         stays in this process, which resolves inputs."""
-        default = "1" if (os.cpu_count() or 1) > 1 else "0"
+        cores = os.cpu_count() or 1
+        default = str(cores) if cores > 1 else "0"
         count = int(os.environ.get("DEVHOST_WORKERS", default))
         movable = [
             s.name
