@@ -32,6 +32,7 @@ from devhost.eventhub import (
 from devhost.http import routes
 from devhost.registry import Binding, Context, FunctionSpec, RetryContext, discover, invoke
 from devhost.services import Azurite, EmbeddedPostgres, free_port
+from devhost.signalr_outputs import reaches_nobody
 from devhost.timers import Schedule
 from devhost.workers import Call, FunctionWorker, assign
 
@@ -146,7 +147,7 @@ class DevHost:
     async def _deliver_output(self, binding: Binding, value: Any) -> None:
         if binding.type != "signalR":
             raise RuntimeError(f"the dev host has no output binding of type {binding.type}")
-        if isinstance(value, str | bytes) and _only_messages_for_nobody(value, self.signalr):
+        if isinstance(value, str | bytes) and reaches_nobody(value, self.signalr.connection_count):
             return
         items = orjson.loads(value) if isinstance(value, str | bytes) else value
         for item in items if isinstance(items, list) else [items]:
@@ -228,7 +229,12 @@ class DevHost:
         outputs = {b.name: b for b in spec.extras if b.direction == "out"}
 
         async def deliver(call: Call, attempt: int, max_retry: int) -> None:
-            call = dataclasses.replace(call, retry_count=attempt, max_retry_count=max_retry)
+            call = dataclasses.replace(
+                call,
+                retry_count=attempt,
+                max_retry_count=max_retry,
+                listeners=self.signalr is not None and self.signalr.connection_count > 0,
+            )
             for name, value in await worker.call(call):
                 await self._deliver_output(outputs[name], value)
 
@@ -304,16 +310,6 @@ class DevHost:
         if self.signalr is not None:
             await self.signalr.close()
         await _close_shared()
-
-
-def _only_messages_for_nobody(value: str | bytes, hub: Any) -> bool:
-    """True when a serialised SignalR output cannot change the hub: no client is connected, so
-    its messages reach nobody (as the service drops them), and no item is a group action (an
-    action object has the key "action", which JSON encoders write verbatim). The live stream's
-    output, a megabyte per batch, is then not parsed: 20% of this process's CPU under load."""
-    if hub.connection_count:
-        return False
-    return ('"action"' if isinstance(value, str) else b'"action"') not in value
 
 
 def _call_builder(spec: FunctionSpec) -> Any:

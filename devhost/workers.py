@@ -30,6 +30,7 @@ from typing import Any
 from devhost import collector
 from devhost.eventhub import EventColumns, build_trigger
 from devhost.registry import Binding, Context, FunctionSpec, RetryContext, discover, invoke
+from devhost.signalr_outputs import reaches_nobody
 
 log = logging.getLogger("devhost.workers")
 
@@ -56,6 +57,9 @@ class Call:
     events: EventColumns
     retry_count: int = 0
     max_retry_count: int = 0
+    listeners: bool = True
+    """Whether the SignalR hub had a connected client when the batch was sent: without one, a
+    `signalR` output that holds only messages is not handed back."""
 
 
 def _frame(message: Any) -> list[bytes]:
@@ -265,6 +269,12 @@ async def run_call(spec: FunctionSpec, call: Call) -> list[tuple[str, Any]]:
     outputs: list[tuple[str, Any]] = []
 
     async def collect(binding: Binding, value: Any) -> None:
+        if (
+            binding.type == "signalR"
+            and isinstance(value, str | bytes)
+            and reaches_nobody(value, int(call.listeners))
+        ):
+            return
         outputs.append((binding.name, value))
 
     events = build_trigger(call.hub, call.group, call.partition, call.events)

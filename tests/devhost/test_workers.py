@@ -4,6 +4,7 @@ in-process, failures raised to the consumer, and a worker that dies replaced."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import pickle
 from datetime import UTC, datetime
@@ -86,7 +87,9 @@ async def test_a_call_pickles_to_the_same_events() -> None:
 async def test_a_worker_answers_as_the_function_does_in_process_and_fails_loudly() -> None:
     bodies = _bodies(20)
     call = await _call("stream", bodies)
-    expected = await run_call(_spec("stream"), call)
+    spec = _spec("stream")
+    expected = await run_call(spec, call)
+    assert await run_call(spec, dataclasses.replace(call, listeners=False)) == []
     worker = FunctionWorker(0, ["stream"])
     await worker.start()
     try:
