@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 
+from devhost import loop
 from devhost.host import DevHost
 
 
@@ -48,7 +49,7 @@ def main() -> int:
     )
     try:
         host.start_services()
-        asyncio.run(serve(host))
+        loop.run(serve(host))
     except KeyboardInterrupt:
         pass
     finally:

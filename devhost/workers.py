@@ -27,7 +27,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from devhost import collector
+from devhost import collector, loop
 from devhost.eventhub import EventColumns, build_trigger
 from devhost.registry import Binding, Context, FunctionSpec, RetryContext, discover, invoke
 from devhost.signalr_outputs import reaches_nobody
@@ -224,7 +224,7 @@ def serve(socket_path: str, functions: Sequence[str]) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("azure").setLevel(logging.WARNING)
-    asyncio.run(_serve(socket_path, functions))
+    loop.run(_serve(socket_path, functions))
 
 
 async def _serve(socket_path: str, functions: Sequence[str]) -> None:
