@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import signal
 import struct
 import tempfile
 import traceback
@@ -218,7 +219,10 @@ async def _connected_or_exited(connected: asyncio.Future[Channel], process: Base
 
 
 def serve(socket_path: str, functions: Sequence[str]) -> None:
-    """The worker's entry point (run by multiprocessing in a fresh interpreter)."""
+    """The worker's entry point (run by multiprocessing in a fresh interpreter). Ctrl-C in a
+    terminal reaches the whole process group: the worker ignores it and stops when the main
+    process, having drained the consumers, closes its channel."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
