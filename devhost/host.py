@@ -176,7 +176,7 @@ class DevHost:
         stays in this process, which resolves inputs."""
         cores = os.cpu_count() or 1
         default = str(cores) if cores > 1 else "0"
-        count = int(os.environ.get("DEVHOST_WORKERS", default))
+        count = int(os.environ.get("DEVHOST_WORKERS", "").strip() or default)
         movable = [
             s.name
             for s in self.specs
