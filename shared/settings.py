@@ -152,6 +152,8 @@ class Settings:
     reports_container: str = "reports"
     archive_compression_level: int = 6
     archive_final_hold_seconds: float = 240.0
+    blob_retry_total: int = 2
+    blob_retry_backoff_seconds: float = 0.5
 
     # SignalR
     signalr_hub: str = "logs"
@@ -161,8 +163,6 @@ class Settings:
     dashboard_dist_dir: str = ""
     dashboard_connect_sources: tuple[str, ...] = ()
 
-    blob_retry_total: int = 2
-    blob_retry_backoff_seconds: float = 0.5
     # Analysis and alerts
     alert_rules_file: str = ""
     alert_rules_json: str = ""
@@ -211,13 +211,13 @@ class Settings:
             max_future_seconds=_int(env, "MAX_FUTURE_SECONDS", cls.max_future_seconds),
             api_keys=tuple(keys),
             cors_allowed_origins=_list(env, "CORS_ALLOWED_ORIGINS"),
-            eventhub_connection=Connection.from_env(env, "EventHubConnection"),
             cursor_secret=_str(env, "CURSOR_SECRET", cls.cursor_secret),
             search_timeout_seconds=_float(
                 env, "SEARCH_TIMEOUT_SECONDS", cls.search_timeout_seconds
             ),
             export_chunk_rows=_int(env, "EXPORT_CHUNK_ROWS", cls.export_chunk_rows),
             export_max_bytes=_int(env, "EXPORT_MAX_BYTES", cls.export_max_bytes),
+            eventhub_connection=Connection.from_env(env, "EventHubConnection"),
             eventhub_name=_str(env, "EVENTHUB_NAME", cls.eventhub_name),
             store_consumer_group=_str(env, "STORE_CONSUMER_GROUP", cls.store_consumer_group),
             archive_consumer_group=_str(env, "ARCHIVE_CONSUMER_GROUP", cls.archive_consumer_group),
@@ -243,6 +243,10 @@ class Settings:
             archive_final_hold_seconds=_float(
                 env, "ARCHIVE_FINAL_HOLD_SECONDS", cls.archive_final_hold_seconds
             ),
+            blob_retry_total=_int(env, "BLOB_RETRY_TOTAL", cls.blob_retry_total),
+            blob_retry_backoff_seconds=_float(
+                env, "BLOB_RETRY_BACKOFF_SECONDS", cls.blob_retry_backoff_seconds
+            ),
             signalr_hub=_str(env, "SIGNALR_HUB", cls.signalr_hub),
             signalr_max_message_bytes=_int(
                 env, "SIGNALR_MAX_MESSAGE_BYTES", cls.signalr_max_message_bytes
@@ -256,10 +260,6 @@ class Settings:
             slow_response_ms=_float(env, "SLOW_RESPONSE_MS", cls.slow_response_ms),
             silence_minutes=_int(env, "SILENCE_MINUTES", cls.silence_minutes),
             alert_quiet_hours=_float(env, "ALERT_QUIET_HOURS", cls.alert_quiet_hours),
-            blob_retry_total=_int(env, "BLOB_RETRY_TOTAL", cls.blob_retry_total),
-            blob_retry_backoff_seconds=_float(
-                env, "BLOB_RETRY_BACKOFF_SECONDS", cls.blob_retry_backoff_seconds
-            ),
             alert_webhook_url=_str(env, "ALERT_WEBHOOK_URL"),
             telegram_bot_token=_str(env, "TELEGRAM_BOT_TOKEN"),
             telegram_chat_id=_str(env, "TELEGRAM_CHAT_ID"),
