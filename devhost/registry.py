@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import os
@@ -59,9 +60,16 @@ class FunctionSpec:
         return self.trigger.type
 
 
+@functools.cache
+def indexed(app: func.FunctionApp) -> tuple[Any, ...]:
+    """The app's functions. The SDK indexes an app only once (a second `get_functions()`
+    refuses every name as a duplicate), so every caller in a process shares this."""
+    return tuple(app.get_functions())
+
+
 def discover(app: func.FunctionApp) -> list[FunctionSpec]:
     specs = []
-    for fn in app.get_functions():
+    for fn in indexed(app):
         raw = json.loads(fn.get_function_json())["bindings"]
         bindings = [
             Binding(type=b["type"], name=b["name"], direction=b["direction"].lower(), props=b)

@@ -199,6 +199,16 @@ class Dashboard:
     async def shown_ids(self, table: str = "live-table") -> list[str]:
         return await self.rows(table).evaluate_all("rows => rows.map(r => r.dataset.id)")
 
+    async def settled_ids(self, expected: list[str], table: str = "live-table") -> list[str]:
+        """The shown ids once they equal `expected` (as a set), or after 5 s whatever they are:
+        a filter typed in the page applies after its debounce, and a loaded machine delays it."""
+        deadline = asyncio.get_running_loop().time() + 5
+        while True:
+            shown = await self.shown_ids(table)
+            if sorted(shown) == sorted(expected) or asyncio.get_running_loop().time() > deadline:
+                return shown
+            await asyncio.sleep(0.1)
+
 
 @pytest.fixture
 async def dashboard(browser: Browser, base_url: str) -> AsyncIterator[Dashboard]:

@@ -65,7 +65,7 @@ async def test_filters_narrow_the_live_tail_and_history(dashboard: Dashboard) ->
     )
     await expect(dashboard.row(info_id)).to_be_visible(timeout=5_000)
     await expect(dashboard.row(error_id)).to_be_visible()
-    assert sorted(await dashboard.shown_ids()) == sorted([info_id, error_id])
+    assert sorted(await dashboard.settled_ids([info_id, error_id])) == sorted([info_id, error_id])
 
     await dashboard.page.get_by_test_id("filter-min-level").select_option("ERROR")
     await expect(dashboard.row(info_id)).to_have_count(0)

@@ -134,8 +134,9 @@ async def dataset(database_url: str) -> AsyncIterator[DataSet]:
 def app_functions() -> dict[str, Any]:
     """The app's functions by name (the app indexes them once: a second call refuses)."""
     import function_app
+    from devhost.registry import indexed
 
-    return {fn.get_function_name(): fn for fn in function_app.app.get_functions()}
+    return {fn.get_function_name(): fn for fn in indexed(function_app.app)}
 
 
 def function(name: str) -> Any:
