@@ -193,8 +193,18 @@ class Dashboard:
     def rows(self, table: str = "live-table") -> Any:
         return self.page.locator(f"[data-testid={table}] tbody tr.row")
 
-    async def filter_text(self, text: str) -> None:
+    async def filter_text(self, text: str, table: str = "live-table") -> None:
+        """Type a text filter and wait until the page applied it (after its debounce): no row
+        without the text is left in the table."""
         await self.page.get_by_test_id("filter-text").fill(text)
+        deadline = asyncio.get_running_loop().time() + 5
+        while asyncio.get_running_loop().time() < deadline:
+            others = await self.rows(table).evaluate_all(
+                "(rows, text) => rows.filter(r => !r.textContent.includes(text)).length", text
+            )
+            if others == 0:
+                return
+            await asyncio.sleep(0.05)
 
     async def shown_ids(self, table: str = "live-table") -> list[str]:
         return await self.rows(table).evaluate_all("rows => rows.map(r => r.dataset.id)")
