@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from shared import cursor, levels, timeparse
+from shared import cursor, levels, records, timeparse
 from shared.errors import BadRequest
 
 DEFAULT_LIMIT = 100
@@ -27,26 +27,7 @@ STATS_RANGES: dict[str, timedelta] = {
 }
 EXPORT_FORMATS = ("ndjson", "csv")
 
-RECORD_FIELDS = (
-    "id",
-    "timestamp",
-    "received_at",
-    "level",
-    "level_no",
-    "service",
-    "logger_name",
-    "message",
-    "request_id",
-    "user_id",
-    "session_id",
-    "event_type",
-    "extra_data",
-    "exception_type",
-    "exception_message",
-    "stack_trace",
-    "ip_address",
-    "user_agent",
-)
+RECORD_FIELDS: tuple[str, ...] = records.FIELDS
 ALWAYS_SELECTED = ("id", "timestamp")
 TEXT_FILTERS = ("logger_name", "event_type", "request_id", "user_id", "session_id")
 FILTER_PARAMETERS = ("q", "level", "min_level", "service", *TEXT_FILTERS, "start", "end")

@@ -18,28 +18,9 @@ from typing import Any
 
 import asyncpg
 
-from shared import levels
+from shared import levels, records
 
-COLUMNS: tuple[str, ...] = (
-    "id",
-    "timestamp",
-    "received_at",
-    "level",
-    "level_no",
-    "service",
-    "logger_name",
-    "message",
-    "request_id",
-    "user_id",
-    "session_id",
-    "event_type",
-    "extra_data",
-    "exception_type",
-    "exception_message",
-    "stack_trace",
-    "ip_address",
-    "user_agent",
-)
+COLUMNS: tuple[str, ...] = records.FIELDS
 TEXT_COLUMNS = frozenset(COLUMNS) - {"timestamp", "received_at", "level_no", "extra_data"}
 _ID, _TIMESTAMP, _RECEIVED_AT, _LEVEL, _LEVEL_NO, _SERVICE = range(6)
 _MESSAGE = COLUMNS.index("message")
