@@ -5,6 +5,7 @@ import logging
 
 import azure.functions as func
 
+from functions import retries
 from functions.http import json_errors, query_pairs, reply
 from shared import access, analysis, params
 from shared.access import Role
@@ -36,15 +37,6 @@ def _deliveries(events: list[func.EventHubEvent]) -> list[analysis.Delivery]:
     ]
 
 
-def _attempt(context: func.Context) -> tuple[int, bool]:
-    """(attempt number, whether the runtime will retry no more)."""
-    retry = getattr(context, "retry_context", None)
-    if retry is None:
-        return 1, True
-    final = retry.max_retry_count >= 0 and retry.retry_count >= retry.max_retry_count
-    return retry.retry_count + 1, final
-
-
 @bp.function_name("analyze")
 @bp.event_hub_message_trigger(
     arg_name="events",
@@ -58,7 +50,7 @@ def _attempt(context: func.Context) -> tuple[int, bool]:
 async def analyze(
     events: list[func.EventHubEvent], signalr: func.Out[str], context: func.Context
 ) -> None:
-    attempt, final = _attempt(context)
+    attempt, final = retries.attempt(context)
     outcome = await analysis.analyze_or_dead_letter(
         _deliveries(events), get_settings(), attempt, final
     )

@@ -4,6 +4,7 @@ import logging
 
 import azure.functions as func
 
+from functions import retries
 from shared import archive
 from shared.settings import get_settings
 
@@ -33,15 +34,6 @@ def _batch(events: list[func.EventHubEvent], event_hub: str) -> archive.Batch:
     )
 
 
-def _attempt(context: func.Context) -> tuple[int, bool]:
-    """(attempt number, whether the runtime will retry no more)."""
-    retry = getattr(context, "retry_context", None)
-    if retry is None:
-        return 1, True
-    final = retry.max_retry_count >= 0 and retry.retry_count >= retry.max_retry_count
-    return retry.retry_count + 1, final
-
-
 @bp.function_name("archive")
 @bp.event_hub_message_trigger(
     arg_name="events",
@@ -53,7 +45,7 @@ def _attempt(context: func.Context) -> tuple[int, bool]:
 )
 async def archive_events(events: list[func.EventHubEvent], context: func.Context) -> None:
     settings = get_settings()
-    attempt, final = _attempt(context)
+    attempt, final = retries.attempt(context)
     outcome = await archive.archive_or_dead_letter(
         settings, _batch(events, settings.eventhub_name), attempt, final
     )
