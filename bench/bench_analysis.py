@@ -24,7 +24,6 @@ import os
 import random
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -34,7 +33,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-from shared import levels, migrate, retention, rules
+from bench import databases
+from shared import levels, retention, rules
 from shared.analyzer import Analyzer
 from shared.settings import DEFAULT_RETENTION_DAYS, Settings
 
@@ -202,22 +202,6 @@ def _measure(
     return lines, met
 
 
-def server_url() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url:
-        return url
-    import pgserver
-
-    data = ROOT / ".benchdata" / "analysis-pg"
-    data.parent.mkdir(parents=True, exist_ok=True)
-    return pgserver.get_server(str(data), cleanup_mode=None).get_uri()
-
-
-def with_database(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    return f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
-
-
 FILL = """
 INSERT INTO system_logs (id, "timestamp", received_at, level, level_no, service, message)
 SELECT $5 || i,
@@ -278,7 +262,7 @@ async def one_retention_case(
 
 
 async def retention_figures() -> list[str]:
-    server = await asyncio.to_thread(server_url)
+    server = await asyncio.to_thread(databases.server_url, "analysis-pg")
     lines = [
         f"retention, {RETENTION_ROWS:,} expired rows per case",
         f"{'case':42} {'removed':>10} {'time':>10} {'rows/s':>11} {'before':>11} "
@@ -289,22 +273,8 @@ async def retention_figures() -> list[str]:
         ("DEBUG past 7 d among kept ERROR (delete)", (8.0, 60.0, "DEBUG"), (8.0, 60.0, "ERROR")),
     ]
     for name, expired, kept in cases:
-        database = f"bench_retention_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f'CREATE DATABASE "{database}"')
-        finally:
-            await admin.close()
-        url = with_database(server, database)
-        try:
-            await migrate.apply(url)
+        async with databases.fresh(server, "bench_retention") as url:
             lines.append(await one_retention_case(url, name, expired, kept))
-        finally:
-            admin = await asyncpg.connect(server)
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            finally:
-                await admin.close()
     return lines
 
 

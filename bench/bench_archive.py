@@ -26,10 +26,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
-
+from bench import databases
 from bench.archive_data import bodies, records
-from shared import archive, blob, db, migrate, replay
+from shared import archive, blob, db, replay
 from shared.settings import Settings, get_settings, reset_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,38 +98,6 @@ async def _archive(settings: Settings, batches: list[list[bytes]], start: dateti
     await asyncio.gather(*(partition(p) for p in range(PARTITIONS)))
 
 
-async def _database(server: str) -> tuple[str, str]:
-    name = f"bench_archive_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base, _, query = server.partition("?")
-    url = f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
-    await migrate.apply(url)
-    return name, url
-
-
-async def _drop(server: str, name: str) -> None:
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-def _server_url() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url:
-        return url
-    import pgserver
-
-    data = ROOT / ".benchdata" / "archive-postgres"
-    data.parent.mkdir(parents=True, exist_ok=True)
-    return pgserver.get_server(str(data), cleanup_mode=None).get_uri()
-
-
 async def amain(connection_string: str) -> bool:
     os.environ["ArchiveStorage"] = connection_string
     os.environ["ARCHIVE_CONTAINER"] = f"bench-{uuid.uuid4().hex[:8]}"
@@ -172,8 +139,8 @@ async def amain(connection_string: str) -> bool:
     for key, label in labels.items():
         print(f"{label:<52} {mb / seconds[key]:>8.1f} {RECORDS / seconds[key]:>11,.0f}")
 
-    server = _server_url()
-    name, url = await _database(server)
+    server = databases.server_url("archive-postgres")
+    url = await databases.create(server, "bench_archive")
     try:
         os.environ["DATABASE_URL"] = url
         reset_settings()
@@ -194,7 +161,7 @@ async def amain(connection_string: str) -> bool:
         again_seconds = time.perf_counter() - began
     finally:
         await db.close()
-        await _drop(server, name)
+        await databases.drop(server, url)
         await blob.close()
     assert report.new == REPLAY_RECORDS and again.already == REPLAY_RECORDS
     print(f"\n{'replay, archive to PostgreSQL':<46} {'records/s':>11}")

@@ -9,11 +9,11 @@ import logging
 import os
 import statistics
 import time
-import uuid
 from pathlib import Path
 
 import asyncpg
 
+from bench import databases
 from devhost.process import DevHostProcess
 
 CALLS = 50_000
@@ -23,26 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def bench_database() -> str:
-    """A fresh database on BENCH_DATABASE_URL's server or an embedded one in .benchdata/."""
-    server = os.environ.get("BENCH_DATABASE_URL")
-    if not server:
-        import pgserver
-
-        data = ROOT / ".benchdata" / "postgres"
-        data.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(str(data), cleanup_mode=None).get_uri()
-    name = f"client_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(server)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    base, _, query = server.partition("?")
-    return f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
+    """A fresh, empty database for a dev host (which applies the migrations itself)."""
+    server = databases.server_url("postgres")
+    return asyncio.run(databases.create(server, "client", migrated=False))
 
 
 def per_call_us(logger: logging.Logger) -> float:

@@ -31,7 +31,8 @@ from typing import Any
 
 import asyncpg
 
-from shared import db, migrate, store
+from bench import databases
+from shared import db, store
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 500
@@ -126,24 +127,6 @@ def make_records(count: int, start: datetime, rng: random.Random) -> list[dict[s
     return rows
 
 
-async def database_url() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url:
-        return url
-    import pgserver
-
-    data = ROOT / ".benchdata" / "store-postgres"
-    data.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(data), cleanup_mode=None)
-    return server.get_uri()
-
-
-def _with_database(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    head, _, _ = base.rpartition("/")
-    return f"{head}/{name}" + (f"?{query}" if query else "")
-
-
 PK_ONLY_TABLE = """
 CREATE TABLE bench_pk_only (LIKE system_logs INCLUDING DEFAULTS) PARTITION BY RANGE ("timestamp");
 ALTER TABLE bench_pk_only ADD PRIMARY KEY (id, "timestamp");
@@ -231,23 +214,10 @@ async def run(url: str) -> list[dict[str, float]]:
 
 
 async def amain() -> bool:
-    server = await database_url()
-    name = f"bench_store_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = _with_database(server, name)
-    try:
-        await migrate.apply(url)
+    server = await asyncio.to_thread(databases.server_url, "store-postgres")
+    store.forget_partitions()  # a benchmark run before this one may have used another database
+    async with databases.fresh(server, "bench_store") as url:
         blocks = await run(url)
-    finally:
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
     rows_per_block = BLOCK_ROUNDS * BATCH
     rates = {k: len(blocks) * rows_per_block / sum(b[k] for b in blocks) for k in METHODS}
 

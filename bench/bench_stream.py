@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import socket
 import time
 import uuid
@@ -24,7 +23,9 @@ import aiohttp
 from aiohttp import web
 from pysignalr.client import SignalRClient
 
+from bench import databases
 from devhost.environment import DEV_KEYS
+from devhost.process import DevHostProcess
 from devhost.signalr import Hub
 
 LATENCY_RECORDS = 500
@@ -75,21 +76,15 @@ class Receiver:
 
 
 @contextlib.contextmanager
-def dev_host() -> Iterator[Any]:
-    import pgserver
-
-    from tests.conftest import ROOT, DevHostProcess, create_database
-
-    data = ROOT / ".benchdata" / "postgres"
-    data.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(data), cleanup_mode=None)
-    host = DevHostProcess(create_database(server.get_uri(), "bench_stream"))
+def dev_host() -> Iterator[DevHostProcess]:
+    server = databases.server_url("postgres")
+    database = asyncio.run(databases.create(server, "bench_stream", migrated=False))
+    host = DevHostProcess(database)
     host.start()
     try:
         yield host
     finally:
-        host.stop()
-        shutil.rmtree(host.data, ignore_errors=True)
+        host.remove()
 
 
 async def connect(url: str, headers: dict[str, str], receiver: Receiver) -> asyncio.Task[None]:

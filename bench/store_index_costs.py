@@ -15,12 +15,12 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from bench.bench_store import _with_database, database_url, make_records
+from bench import databases
+from bench.bench_store import make_records
 from shared import db, store
 
 BLOCK_ROUNDS = 10
@@ -133,25 +133,9 @@ async def measure(url: str, rounds: int, preload: int) -> dict[str, list[float]]
 
 
 async def amain(rounds: int, preload: int) -> None:
-    server = await database_url()
-    name = f"bench_indexes_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = _with_database(server, name)
-    try:
-        from shared import migrate
-
-        await migrate.apply(url)
+    server = await asyncio.to_thread(databases.server_url, "store-postgres")
+    async with databases.fresh(server, "bench_indexes") as url:
         blocks = await measure(url, rounds, preload)
-    finally:
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
     base = blocks["primary key only"]
     rows_per_block = BLOCK_ROUNDS * 500
     print(f"{rounds} rounds of 500-row COPY batches per variant, {preload} rows preloaded")
