@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 import aiohttp
 import orjson
 
+from shared import sink_policy
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,49 @@ def channels(settings: Settings) -> list[Channel]:
     return found
 
 
+async def send_once(
+    channel: Channel, session: aiohttp.ClientSession, notice: Notice, timeout: float
+) -> DeliveryError | None:
+    """One delivery attempt: None when the channel accepted the notice, else what failed."""
+    try:
+        async with asyncio.timeout(timeout):
+            await channel.send(session, notice)
+        return None
+    except DeliveryError as exc:
+        return exc
+    except TimeoutError:
+        return DeliveryError(f"{channel.name} did not answer within {timeout} s")
+    except aiohttp.ClientError as exc:
+        return DeliveryError(f"{channel.name} unreachable: {exc}")
+
+
+async def redeliver(
+    settings: Settings, channel_name: str, notices: Sequence[Notice]
+) -> list[str | None]:
+    """Send dead-lettered notices once more to the channel they failed on (replay). Returns,
+    per notice, None when delivered, else why not."""
+    channel = next((c for c in channels(settings) if c.name == channel_name), None)
+    if channel is None:
+        return [f"notification channel {channel_name!r} is not configured"] * len(notices)
+    outcomes: list[str | None] = []
+    timeout = aiohttp.ClientTimeout(total=settings.notify_timeout_seconds)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        for notice in notices:
+            failure = await send_once(channel, session, notice, settings.notify_timeout_seconds)
+            outcomes.append(None if failure is None else str(failure))
+    return outcomes
+
+
+def notice_of(document: Any) -> Notice:
+    """The notice a dead letter keeps (`Notice.document()`); ValueError when it is none."""
+    if not isinstance(document, dict) or document.get("type") != "alert":
+        raise ValueError("not an alert notification")
+    kind, alert = document.get("event"), document.get("alert")
+    if kind not in ("opened", "updated", "resolved") or not isinstance(alert, dict):
+        raise ValueError("an alert notification without its event or alert")
+    return Notice(kind, alert)
+
+
 DeadLetter = Callable[[str, str, Notice, int], Awaitable[None]]
 """(channel, reason, notice, attempts): keeps an undeliverable notice."""
 
@@ -224,27 +268,20 @@ class Notifier:
         return max(delay, min(hint, MAX_BACKOFF_SECONDS)) if hint else delay
 
     async def _deliver(self, channel: Channel, notice: Notice) -> None:
-        reason = ""
-        for attempt in range(1, self.max_attempts + 1):
-            hint: float | None = None
-            try:
-                async with asyncio.timeout(self.timeout):
-                    await channel.send(await self._client(), notice)
+        session = await self._client()
+        for retry in range(self.max_attempts):
+            attempt = sink_policy.Attempt(retry, self.max_attempts - 1)
+            failure = await send_once(channel, session, notice, self.timeout)
+            if failure is None:
                 self.delivered += 1
                 return
-            except DeliveryError as exc:
-                reason, hint = str(exc), exc.retry_after
-                if exc.permanent:
-                    await self._give_up(channel.name, reason, notice, attempt)
-                    return
-            except TimeoutError:
-                reason = f"{channel.name} did not answer within {self.timeout} s"
-            except aiohttp.ClientError as exc:
-                reason = f"{channel.name} unreachable: {exc}"
-            log.warning("notification to %s failed (attempt %d): %s", channel.name, attempt, reason)
-            if attempt < self.max_attempts:
-                await asyncio.sleep(self._backoff(attempt, hint))
-        await self._give_up(channel.name, reason, notice, self.max_attempts)
+            log.warning(
+                "notification to %s failed (attempt %d): %s", channel.name, attempt.number, failure
+            )
+            if sink_policy.gives_up(attempt, failure.permanent):
+                await self._give_up(channel.name, str(failure), notice, attempt.number)
+                return
+            await asyncio.sleep(self._backoff(attempt.number, failure.retry_after))
 
     async def _give_up(self, channel: str, reason: str, notice: Notice, attempts: int) -> None:
         self.failed += 1
@@ -277,7 +314,14 @@ def _dead_letter_to_blob(settings: Settings) -> DeadLetter:
         from shared import deadletter
 
         document = orjson.loads(_dumps(notice.document()))
-        await deadletter.write(settings, f"notify-{channel}", reason, [document], attempts)
+        await deadletter.write(
+            settings,
+            deadletter.Sink.NOTIFY,
+            reason,
+            [document],
+            attempts,
+            details={"channel": channel},
+        )
 
     return write
 

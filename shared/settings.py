@@ -151,7 +151,8 @@ class Settings:
     deadletter_container: str = "deadletter"
     reports_container: str = "reports"
     archive_compression_level: int = 6
-    archive_final_hold_seconds: float = 240.0
+    final_attempt_hold_seconds: float = 240.0
+    """On a batch's final attempt, how long a sink keeps trying (see shared.sink_policy)."""
     blob_retry_total: int = 2
     blob_retry_backoff_seconds: float = 0.5
 
@@ -240,8 +241,8 @@ class Settings:
             archive_compression_level=_int(
                 env, "ARCHIVE_COMPRESSION_LEVEL", cls.archive_compression_level
             ),
-            archive_final_hold_seconds=_float(
-                env, "ARCHIVE_FINAL_HOLD_SECONDS", cls.archive_final_hold_seconds
+            final_attempt_hold_seconds=_float(
+                env, "FINAL_ATTEMPT_HOLD_SECONDS", cls.final_attempt_hold_seconds
             ),
             blob_retry_total=_int(env, "BLOB_RETRY_TOTAL", cls.blob_retry_total),
             blob_retry_backoff_seconds=_float(
