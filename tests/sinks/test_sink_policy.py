@@ -144,3 +144,25 @@ async def test_a_refused_dead_letter_holds_the_batch_then_raises(
         await settle(blob_unreachable, Attempt(12, 12), work)
     assert time.monotonic() - started < 5
     assert work.calls >= 2, "the work is tried again while the dead letter is refused"
+
+
+async def test_the_analyzer_with_no_host_retries_dead_letters_after_the_hold(
+    storage: Settings,
+) -> None:
+    """The analyzer under the same policy: PostgreSQL unreachable for the whole hold."""
+    from shared import analysis, db
+
+    unreachable = replace(
+        storage,
+        database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/logs",
+        final_attempt_hold_seconds=0.3,
+    )
+    await db.close()
+    outcome = await analysis.analyze_or_dead_letter(unreachable, BATCH, Attempt(0, 0))
+    await db.close()
+    assert outcome.analyzed == 0
+    (name,) = await blob_names(storage, storage.deadletter_container)
+    letter = await deadletter.read(storage, name)
+    assert name.startswith("analyze/2026/11/27/14/") and letter.sink == "analyze"
+    assert "analyze failed" in letter.reason and "times in this attempt" in letter.reason
+    assert letter.details["partition"] == "3"

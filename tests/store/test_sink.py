@@ -134,6 +134,29 @@ async def test_on_the_last_attempt_a_failing_dead_letter_is_tried_again_then_rai
     assert len(blob_down) == 3  # after 0, 0.05 and 0.15 s; the next pause would pass 0.3 s
 
 
+async def test_with_no_host_retries_a_refused_write_is_retried_in_the_invocation(
+    settings: Settings, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No retry policy on the function: the first "too many clients" is not the batch's last."""
+    real = store.write
+    calls: list[int] = []
+
+    async def busy_once(*args: Any, **kwargs: Any) -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            raise asyncpg.TooManyConnectionsError("sorry, too many clients already")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "write", busy_once)
+    monkeypatch.setattr("shared.sink_policy.FIRST_DELAY_SECONDS", 0.05)
+    good = [record() for _ in range(5)]
+    patient = replace(settings, final_attempt_hold_seconds=10)
+    result = await store_events([body(r) for r in good], 0, 0, patient)
+    assert (result.stored, result.dead_lettered, len(calls)) == (5, 0, 2)
+    assert len(await _stored_ids(database_url, [r["id"] for r in good])) == 5
+    assert await dead_letters(settings) == []
+
+
 async def _deliver(batch: list[bytes], settings: Settings) -> int:
     """Deliver one batch as the Functions runtime does: retry with backoff until it returns."""
     for attempt in range(MAX_RETRIES + 1):
