@@ -23,8 +23,9 @@ from typing import Any
 import azure.functions as func
 import orjson
 
-from shared.eventbatch import EventBatch, parse_time
+from shared.eventbatch import EventBatch
 from shared.sink_policy import Attempt
+from shared.timeparse import instant
 
 
 def attempt(context: func.Context | None) -> Attempt:
@@ -66,7 +67,7 @@ def batch(events: typing.List[func.EventHubEvent], event_hub: str) -> EventBatch
             e.sequence_number if e.sequence_number is not None else _int(sequences[i])
             for i, e in enumerate(events)
         ],
-        enqueued_times=[parse_time(e.enqueued_time or times[i]) for i, e in enumerate(events)],
+        enqueued_times=[instant(e.enqueued_time or times[i]) for i, e in enumerate(events)],
         partition_keys=[e.partition_key or keys[i] for i, e in enumerate(events)],
     )
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from shared.alerts import SAMPLE_LIMIT, Hit
 from shared.rules import Rule, RuleSet
+from shared.timeparse import instant
 
 WINDOW_HISTORY = 16
 """How many windows per rule and service stay in memory behind the newest one seen."""
@@ -22,19 +23,6 @@ UNKNOWN_SERVICE = "unknown"
 MAX_PROCESSES = 100_000
 """Sequence numbers remembered per partition; past this the least recently seen half goes."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def instant(value: Any) -> datetime | None:
-    """An aware datetime from a record's timestamp (ISO text or datetime)."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str) and value:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return None
 
 
 @dataclass(slots=True)

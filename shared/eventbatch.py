@@ -7,23 +7,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-
-def parse_time(value: Any) -> datetime | None:
-    """A datetime (UTC when naive) from a datetime or ISO 8601 text; None otherwise. Takes the
-    host's `...T14:05:09.1234567Z` form (7 fractional digits) too."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str) and value:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return None
+from shared.timeparse import instant
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +71,6 @@ class EventBatch:
             "enqueued_time": self.enqueued_at.isoformat(),
         }
 
-    def with_bodies(self, bodies: Sequence[bytes]) -> EventBatch:
-        """The same origin with other bodies (replay: what is left of a dead letter)."""
-        return replace(self, bodies=bodies)
-
     @classmethod
     def from_details(cls, details: dict[str, Any], bodies: Sequence[bytes], hub: str) -> EventBatch:
         """The batch a dead letter's `details` describe, holding `bodies`."""
@@ -96,5 +80,5 @@ class EventBatch:
             partition=str(details.get("partition") or ""),
             bodies=bodies,
             sequence_numbers=[first, last],
-            enqueued_times=[parse_time(details.get("enqueued_time"))],
+            enqueued_times=[instant(details.get("enqueued_time"))],
         )

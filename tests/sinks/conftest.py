@@ -9,6 +9,7 @@ import pytest
 
 from shared import analysis, blob, db, notify, store
 from shared.settings import Settings, get_settings, reset_settings
+from tests.analysis.test_notify import receiver  # noqa: F401  (a loopback webhook)
 from tests.archive.conftest import storage  # noqa: F401  (Azurite containers per test)
 
 

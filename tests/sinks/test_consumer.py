@@ -5,7 +5,6 @@ batch and attempt every sink is handed."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -16,6 +15,7 @@ from azure.functions.eventhub import EventHubTriggerConverter
 
 from functions import consumer
 from shared.sink_policy import Attempt
+from tests.archive.conftest import InvocationContext, RetryContext
 
 TIMES = ["2026-11-27T14:05:09.1234567Z", "2026-11-27T14:05:09.2000001Z"]
 SYSTEM = [
@@ -111,17 +111,6 @@ def test_a_batch_with_no_metadata_still_has_a_stable_key() -> None:
     assert consumer.batch([], "logs").bodies == []
 
 
-@dataclass
-class RetryContext:
-    retry_count: int
-    max_retry_count: int
-
-
-@dataclass
-class Context:
-    retry_context: RetryContext | None
-
-
 @pytest.mark.parametrize(
     ("retry", "expected", "final"),
     [
@@ -136,6 +125,6 @@ class Context:
 def test_the_attempt_is_read_from_the_retry_context(
     retry: RetryContext | None, expected: Attempt, final: bool
 ) -> None:
-    attempt = consumer.attempt(Context(retry))  # type: ignore[arg-type]
+    attempt = consumer.attempt(InvocationContext(retry))  # type: ignore[arg-type]
     assert (attempt, attempt.final, attempt.number) == (expected, final, expected.retry_count + 1)
     assert consumer.attempt(None) == Attempt(0, 0)

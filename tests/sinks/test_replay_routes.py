@@ -6,22 +6,20 @@ from __future__ import annotations
 
 import gzip
 import io
-import socket
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import orjson
 import pytest
-from aiohttp import web
 
 from bench.archive_data import bodies, records
 from shared import analysis, archive, blob, db, deadletter, notify, replay, sink
 from shared.eventbatch import EventBatch
 from shared.settings import Settings
 from shared.sink_policy import Attempt
+from tests.analysis.test_notify import Receiver
 from tests.archive.conftest import blob_names
 from tests.conftest import free_port
 
@@ -129,39 +127,6 @@ async def test_an_analyzer_dead_letter_is_analysed_again(
     assert position == 11, "replay leaves the partition's position where it was"
 
 
-@dataclass
-class Receiver:
-    """A webhook receiver on loopback answering `refuse_first` requests with 503."""
-
-    url: str = ""
-    refuse_first: int = 0
-    received: list[dict] = field(default_factory=list)
-    refused: int = 0
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        if self.refused < self.refuse_first:
-            self.refused += 1
-            return web.Response(status=503, text="receiver busy")
-        self.received.append(body)
-        return web.Response(status=200)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    found = Receiver()
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", found.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    await web.SockSite(runner, sock).start()
-    found.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
-    yield found
-    await runner.cleanup()
-
-
 ALERT = {
     "id": 7,
     "rule": "exchange_connection",
@@ -175,8 +140,8 @@ ALERT = {
 async def test_a_notification_dead_letter_goes_back_to_its_channel(
     pipeline: Settings, receiver: Receiver
 ) -> None:
-    receiver.refuse_first = 2
-    settings = replace(pipeline, alert_webhook_url=receiver.url, notify_max_attempts=2)
+    receiver.script = [503, 503]
+    settings = replace(pipeline, alert_webhook_url=f"{receiver.url}/hook", notify_max_attempts=2)
     sender = notify.notifier(settings)
     sender.backoff_base = 0.01
     sender.submit([notify.Notice("opened", ALERT)])
@@ -187,7 +152,10 @@ async def test_a_notification_dead_letter_goes_back_to_its_channel(
 
     report = await _replay(settings)
     assert (report.new, report.moved, report.errors) == (1, 1, [])
-    assert receiver.received == [{"type": "alert", "event": "opened", "alert": ALERT}]
+    assert receiver.answered == [503, 503, 200]
+    assert receiver.received == [
+        {"path": "/hook", "body": {"type": "alert", "event": "opened", "alert": ALERT}}
+    ]
 
 
 async def test_a_notification_dead_letter_of_the_older_naming_decodes_and_goes_back(
@@ -202,7 +170,7 @@ async def test_a_notification_dead_letter_of_the_older_naming_decodes_and_goes_b
     settings = replace(pipeline, alert_webhook_url=receiver.url)
     report = await _replay(settings)
     assert (report.new, report.moved, report.errors) == (1, 1, [])
-    assert receiver.received == [document]
+    assert [r["body"] for r in receiver.received] == [document]
 
 
 async def test_a_dead_letter_of_no_known_sink_stays_with_the_reason(pipeline: Settings) -> None:
@@ -229,4 +197,4 @@ async def test_the_command_line_drains_the_notifications_the_replay_queued(
     args = replay.parse_args(["--source", "deadletter", "--start", "2h"])
     report = await replay.run(args, settings)
     assert (report.new, report.moved) == (1, 1)
-    assert [r["alert"]["service"] for r in receiver.received] == [service]
+    assert [r["body"]["alert"]["service"] for r in receiver.received] == [service]
