@@ -119,9 +119,16 @@ async def _store(settings: Settings, batch: EventBatch, attempt: Attempt) -> Sto
                 await db.expire_connections()
             raise
     for body, reason in [*undecodable, *rejected]:
-        key = f"{batch.key()}.{hashlib.sha256(body).hexdigest()[:16]}"
-        at = batch.enqueued_at
-        await deadletter.write(settings, SINK, reason, [body], attempt.number, key=key, at=at)
+        await deadletter.write(
+            settings,
+            SINK,
+            reason,
+            [body],
+            attempt.number,
+            key=f"{batch.key()}.{hashlib.sha256(body).hexdigest()[:16]}",
+            at=batch.enqueued_at,
+            details=batch.details(),
+        )
     return StoreResult(len(batch.bodies), stored, len(undecodable) + len(rejected))
 
 
