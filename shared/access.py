@@ -161,3 +161,18 @@ def require(headers: Mapping[str, str], allowed: Iterable[Role], settings: Setti
     return authenticate(
         headers, allowed, keyring(settings), trust_principal=settings.trust_client_principal
     )
+
+
+SEQ_KEY_HEADER = "X-Seq-ApiKey"
+
+
+def with_seq_key(headers: Mapping[str, str], params: Mapping[str, str]) -> dict[str, str]:
+    """The headers of a Seq ingestion request, with the key its clients send (the
+    `X-Seq-ApiKey` header, or the `apiKey` query parameter) presented as `X-Api-Key` when no
+    key is presented the usual way."""
+    out = dict(headers)
+    if presented_key(headers) is None:
+        key = _header(headers, SEQ_KEY_HEADER) or params.get("apiKey")
+        if key and key.strip():
+            out["X-Api-Key"] = key.strip()
+    return out
