@@ -174,8 +174,9 @@ def _timestamp(value: Any) -> str:
         raise EntryError(f"timestamp {nanos} is out of range") from None
 
 
-def _first(labels: Mapping[str, str], names: tuple[str, ...]) -> str | None:
-    return next((labels[n] for n in names if labels.get(n)), None)
+def _first(labels: Mapping[str, str], names: tuple[str, ...]) -> tuple[str, str] | None:
+    """(name, value) of the first of these labels with a value."""
+    return next(((n, labels[n]) for n in names if labels.get(n)), None)
 
 
 def raw_record(labels: Mapping[str, str], entry: Any) -> dict[str, Any]:
@@ -199,19 +200,21 @@ def raw_record(labels: Mapping[str, str], entry: Any) -> dict[str, Any]:
         raise EntryError("structured metadata must be an object")
     for name, value in (metadata or {}).items():
         record.setdefault(name, value)
-    service = _first(labels, SERVICE_LABELS)
-    if service is not None:
-        record.setdefault("service", service)
-    level = _first(labels, LEVEL_LABELS)
-    if level is not None and "level" not in record:
-        level = LOKI_LEVELS.get(level.lower(), level)
-        if level is not None:
-            record["level"] = level
-    logger = _first(labels, LOGGER_LABELS)
-    if logger is not None:
-        record.setdefault("logger_name", logger)
-    used = {*SERVICE_LABELS, *LEVEL_LABELS, *LOGGER_LABELS}
-    rest = {k: v for k, v in labels.items() if k not in used}
+    rest = dict(labels)
+    for field, names in (
+        ("service", SERVICE_LABELS),
+        ("level", LEVEL_LABELS),
+        ("logger_name", LOGGER_LABELS),
+    ):
+        found = _first(labels, names)
+        if found is None:
+            continue
+        del rest[found[0]]
+        value: str | None = found[1]
+        if field == "level" and value is not None:
+            value = LOKI_LEVELS.get(value.lower(), value)
+        if value is not None:
+            record.setdefault(field, value)
     if rest:
         record.setdefault("labels", rest)
     return record
