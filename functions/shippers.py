@@ -112,6 +112,14 @@ async def seq_raw(req: func.HttpRequest) -> func.HttpResponse:
     return await _seq(req)
 
 
+@bp.function_name("seq_raw_under_server_url")
+@bp.route(route="api/events/raw", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@json_errors
+async def seq_raw_under_server_url(req: func.HttpRequest) -> func.HttpResponse:
+    """Clients that append `api/events/raw` to a server URL of `http://host/api`."""
+    return await _seq(req)
+
+
 @bp.function_name("seq_clef")
 @bp.route(route="ingest/clef", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @json_errors

@@ -215,5 +215,6 @@ def paths() -> dict[str, dict[str, Any]]:
         "/{path}": {method: _probe(method) for method in ("get", "head", "put")},
         "/loki/api/v1/push": {"post": _loki()},
         "/events/raw": {"post": _seq("seq_raw", True)},
+        "/api/events/raw": {"post": _seq("seq_raw_under_server_url", True)},
         "/ingest/clef": {"post": _seq("seq_clef", False)},
     }

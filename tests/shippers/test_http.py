@@ -177,6 +177,14 @@ async def test_seq_ingestion_answers_as_seq(dev_host) -> None:
     assert status == 400 and answer["accepted"] == 1 and answer["rejected"][0]["index"] == 1
     assert len(await rows_where(dev_host.database_url, "message = $1", f"Again {marker}")) == 1
     status, body, _ = await request(
+        "POST",
+        f"{dev_host.base_url}/api/api/events/raw",
+        good.replace(b"Fill", b"Older client"),
+        {"Content-Type": "application/vnd.serilog.clef", "X-Seq-ApiKey": INGEST_KEY},
+    )
+    assert status == 201, body
+    assert await rows_where(dev_host.database_url, "message = $1", f"Older client {marker}")
+    status, body, _ = await request(
         "POST", f"{dev_host.base_url}/api/ingest/clef", good, {"X-Seq-ApiKey": "wrong"}
     )
     assert status == 401 and as_json(body)["error"]
