@@ -10,8 +10,9 @@ of the record."""
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,87 +46,81 @@ class EntryError(ValueError):
 # --- protobuf ----------------------------------------------------------------------------
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(data):
-            raise BadRequest("the protobuf body is truncated")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise BadRequest("the protobuf body has a malformed varint")
+@functools.cache
+def _push_request_class() -> Any:
+    """`logproto.PushRequest` of Loki's push.proto, declared here field by field for the
+    protobuf runtime (its C parser reads a request several times faster than Python would):
+
+        message PushRequest { repeated StreamAdapter streams = 1; }
+        message StreamAdapter { string labels = 1; repeated EntryAdapter entries = 2;
+                                uint64 hash = 3; }
+        message EntryAdapter { google.protobuf.Timestamp timestamp = 1; string line = 2;
+                               repeated LabelPairAdapter structuredMetadata = 3; }
+        message LabelPairAdapter { string name = 1; string value = 2; }
+    """
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, timestamp_pb2
+
+    field = descriptor_pb2.FieldDescriptorProto
+    one, many = field.LABEL_OPTIONAL, field.LABEL_REPEATED
+    text, message = field.TYPE_STRING, field.TYPE_MESSAGE
+    file = descriptor_pb2.FileDescriptorProto(
+        name="pipeline/loki_push.proto",
+        package="pipeline.logproto",
+        syntax="proto3",
+        dependency=["google/protobuf/timestamp.proto"],
+    )
+    shapes: dict[str, list[tuple[str, int, int, int, str]]] = {
+        "PushRequest": [("streams", 1, message, many, ".pipeline.logproto.StreamAdapter")],
+        "StreamAdapter": [
+            ("labels", 1, text, one, ""),
+            ("entries", 2, message, many, ".pipeline.logproto.EntryAdapter"),
+            ("hash", 3, field.TYPE_UINT64, one, ""),
+        ],
+        "EntryAdapter": [
+            ("timestamp", 1, message, one, ".google.protobuf.Timestamp"),
+            ("line", 2, text, one, ""),
+            ("structuredMetadata", 3, message, many, ".pipeline.logproto.LabelPairAdapter"),
+        ],
+        "LabelPairAdapter": [("name", 1, text, one, ""), ("value", 2, text, one, "")],
+    }
+    for name, fields in shapes.items():
+        declared = file.message_type.add(name=name)
+        for field_name, number, kind, label, type_name in fields:
+            declared.field.add(name=field_name, number=number, type=kind, label=label)
+            if type_name:
+                declared.field[-1].type_name = type_name
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(timestamp_pb2.DESCRIPTOR.serialized_pb)
+    pool.Add(file)
+    return message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("pipeline.logproto.PushRequest")
+    )
 
 
-def _fields(data: bytes) -> Iterator[tuple[int, int | bytes]]:
-    """(field number, value) of a protobuf message: ints for varints, bytes otherwise."""
-    pos = 0
-    while pos < len(data):
-        key, pos = _varint(data, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(data, pos)
-            yield number, value
-        elif wire == 2:
-            size, pos = _varint(data, pos)
-            if pos + size > len(data):
-                raise BadRequest("the protobuf body is truncated")
-            yield number, data[pos : pos + size]
-            pos += size
-        elif wire in (1, 5):
-            width = 8 if wire == 1 else 4
-            if pos + width > len(data):
-                raise BadRequest("the protobuf body is truncated")
-            yield number, data[pos : pos + width]
-            pos += width
-        else:
-            raise BadRequest(f"the protobuf body has an unsupported wire type {wire}")
+def protobuf_streams(data: bytes) -> list[tuple[dict[str, str], list[list[Any]]]]:
+    """A decoded (not compressed) PushRequest: each stream's labels and its entries as
+    `[unix ns, line, {structured metadata}]`."""
+    from google.protobuf.message import DecodeError
 
-
-def _text(value: int | bytes) -> str:
-    if not isinstance(value, bytes):
-        raise BadRequest("the protobuf body is not a PushRequest: a string field holds a number")
-    return value.decode("utf-8", "replace")
-
-
-def _entry(data: bytes) -> list[Any]:
-    """An EntryAdapter as a JSON value entry: [nanoseconds, line, {metadata}]."""
-    seconds = nanos = 0
-    line = ""
-    metadata: dict[str, str] = {}
-    for number, value in _fields(data):
-        if number == 1 and isinstance(value, bytes):
-            for part, inner in _fields(value):
-                if part == 1 and isinstance(inner, int):
-                    seconds = inner - (1 << 64) if inner >= 1 << 63 else inner
-                elif part == 2 and isinstance(inner, int):
-                    nanos = inner
-        elif number == 2:
-            line = _text(value)
-        elif number == 3 and isinstance(value, bytes):
-            pair = {n: _text(v) for n, v in _fields(value) if n in (1, 2)}
-            metadata[pair.get(1, "")] = pair.get(2, "")
-    return [str(seconds * 1_000_000_000 + nanos), line, metadata]
-
-
-def protobuf_document(data: bytes) -> dict[str, Any]:
-    """A decoded (not compressed) PushRequest expressed as Loki's JSON push body."""
-    streams: list[dict[str, Any]] = []
-    for number, value in _fields(data):
-        if number != 1 or not isinstance(value, bytes):
-            continue
-        labels = ""
-        values: list[list[Any]] = []
-        for part, inner in _fields(value):
-            if part == 1:
-                labels = _text(inner)
-            elif part == 2 and isinstance(inner, bytes):
-                values.append(_entry(inner))
-        streams.append({"stream": parse_labels(labels), "values": values})
-    return {"streams": streams}
+    request = _push_request_class()()
+    try:
+        request.ParseFromString(data)
+    except DecodeError as exc:
+        raise BadRequest(f"the protobuf body is not a Loki PushRequest: {exc}") from None
+    return [
+        (
+            parse_labels(stream.labels),
+            [
+                [
+                    entry.timestamp.seconds * 1_000_000_000 + entry.timestamp.nanos,
+                    entry.line,
+                    {pair.name: pair.value for pair in entry.structuredMetadata},
+                ]
+                for entry in stream.entries
+            ],
+        )
+        for stream in request.streams
+    ]
 
 
 def snappy_decompress(body: bytes, limit: int) -> bytes:
@@ -135,13 +130,24 @@ def snappy_decompress(body: bytes, limit: int) -> bytes:
 
     if not body:
         return b""
-    length, _ = _varint(body, 0)
+    length = _length_prefix(body)
     if length > limit:
         raise TooLarge(f"the body is larger than {limit} bytes after decompression")
     try:
         return bytes(cramjam.snappy.decompress_raw(body))
     except cramjam.DecompressionError as exc:
         raise BadRequest(f"the body is not snappy-compressed protobuf: {exc}") from None
+
+
+def _length_prefix(body: bytes) -> int:
+    """The varint a snappy block starts with: its decompressed length."""
+    length = shift = 0
+    for byte in body[:10]:
+        length |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return length
+        shift += 7
+    raise BadRequest("the body is not snappy-compressed: no length prefix")
 
 
 def parse_labels(text: str) -> dict[str, str]:
@@ -169,18 +175,38 @@ def _timestamp(value: Any) -> str:
     except (TypeError, ValueError):
         raise EntryError(f"timestamp {str(value)[:64]!r} is not Unix nanoseconds") from None
     try:
-        return (EPOCH + timedelta(microseconds=nanos // 1000)).isoformat()
+        moment = EPOCH + timedelta(microseconds=nanos // 1000)
     except OverflowError:
         raise EntryError(f"timestamp {nanos} is out of range") from None
+    return moment.isoformat(timespec="microseconds")  # the form normalisation takes as is
 
 
-def _first(labels: Mapping[str, str], names: tuple[str, ...]) -> tuple[str, str] | None:
-    """(name, value) of the first of these labels with a value."""
-    return next(((n, labels[n]) for n in names if labels.get(n)), None)
+def stream_fields(labels: Mapping[str, str]) -> dict[str, Any]:
+    """What a stream's labels give each of its records: service, level and logger from the
+    first label of each kind that has a value, the other labels as `labels`."""
+    fields: dict[str, Any] = {}
+    rest = dict(labels)
+    for field, names in (
+        ("service", SERVICE_LABELS),
+        ("level", LEVEL_LABELS),
+        ("logger_name", LOGGER_LABELS),
+    ):
+        name = next((n for n in names if labels.get(n)), None)
+        if name is None:
+            continue
+        value: str | None = rest.pop(name)
+        if field == "level" and value is not None:
+            value = LOKI_LEVELS.get(value.lower(), value)
+        if value is not None:
+            fields[field] = value
+    if rest:
+        fields["labels"] = rest
+    return fields
 
 
-def raw_record(labels: Mapping[str, str], entry: Any) -> dict[str, Any]:
-    """One `[ns, line, {metadata}?]` entry of a stream as a raw record."""
+def raw_record(fields: Mapping[str, Any], entry: Any) -> dict[str, Any]:
+    """One `[ns, line, {metadata}?]` entry of a stream as a raw record; the stream's fields
+    fill what the line and its metadata leave out."""
     if not isinstance(entry, list) or len(entry) not in (2, 3) or not isinstance(entry[1], str):
         raise EntryError('an entry must be ["<unix ns>", "<line>"] or with {metadata} third')
     line: str = entry[1]
@@ -194,37 +220,25 @@ def raw_record(labels: Mapping[str, str], entry: Any) -> dict[str, Any]:
             record = parsed
     if record is None:
         record = {"message": line}
-    record.setdefault("timestamp", _timestamp(entry[0]))
-    metadata = entry[2] if len(entry) == 3 else None
-    if metadata is not None and not isinstance(metadata, dict):
-        raise EntryError("structured metadata must be an object")
-    for name, value in (metadata or {}).items():
-        record.setdefault(name, value)
-    rest = dict(labels)
-    for field, names in (
-        ("service", SERVICE_LABELS),
-        ("level", LEVEL_LABELS),
-        ("logger_name", LOGGER_LABELS),
-    ):
-        found = _first(labels, names)
-        if found is None:
-            continue
-        del rest[found[0]]
-        value: str | None = found[1]
-        if field == "level" and value is not None:
-            value = LOKI_LEVELS.get(value.lower(), value)
-        if value is not None:
-            record.setdefault(field, value)
-    if rest:
-        record.setdefault("labels", rest)
+    if "timestamp" not in record:
+        record["timestamp"] = _timestamp(entry[0])
+    if len(entry) == 3 and entry[2]:
+        metadata = entry[2]
+        if not isinstance(metadata, dict):
+            raise EntryError("structured metadata must be an object")
+        for name, value in metadata.items():
+            record.setdefault(name, value)
+    for name, value in fields.items():
+        if name not in record:
+            record[name] = value
     return record
 
 
-def items(document: Any, limit: int) -> list[Any]:
-    """The raw records of a push body, `Unreadable` in place of each unreadable entry."""
+def json_streams(document: Any) -> list[tuple[dict[str, str], list[Any]]]:
+    """Each stream's labels and entries of a JSON push body."""
     if not isinstance(document, dict) or not isinstance(document.get("streams"), list):
         raise BadRequest('a push body must be an object with "streams": [...]')
-    out: list[Any] = []
+    streams: list[tuple[dict[str, str], list[Any]]] = []
     for stream in document["streams"]:
         if not isinstance(stream, dict):
             raise BadRequest("each stream must be an object")
@@ -232,12 +246,20 @@ def items(document: Any, limit: int) -> list[Any]:
         values = stream.get("values") or []
         if not isinstance(labels, dict) or not isinstance(values, list):
             raise BadRequest('each stream needs "stream": {labels} and "values": [...]')
-        labels = {str(k): str(v) for k, v in labels.items()}
+        streams.append(({str(k): str(v) for k, v in labels.items()}, values))
+    return streams
+
+
+def items(streams: list[tuple[dict[str, str], list[Any]]], limit: int) -> list[Any]:
+    """The raw records of a push request's streams, `Unreadable` for each unreadable entry."""
+    out: list[Any] = []
+    for labels, values in streams:
+        fields = stream_fields(labels)
         for entry in values:
             if len(out) >= limit:
                 raise TooLarge(f"more than {limit} entries in one request; the limit is {limit}")
             try:
-                out.append(raw_record(labels, entry))
+                out.append(raw_record(fields, entry))
             except EntryError as exc:
                 out.append(Unreadable(str(exc)))
     return out
@@ -258,13 +280,13 @@ def parse(
         )
     data = decoded_body(body or b"", headers, settings.max_request_bytes)
     if kind == PROTOBUF:
-        document: Any = protobuf_document(snappy_decompress(data, settings.max_request_bytes))
+        streams = protobuf_streams(snappy_decompress(data, settings.max_request_bytes))
     else:
         try:
-            document = orjson.loads(data)
+            streams = json_streams(orjson.loads(data))
         except orjson.JSONDecodeError as exc:
             raise BadRequest(f"the body is not valid JSON: {exc}") from None
-    raws = items(document, settings.max_records_per_request)
+    raws = items(streams, settings.max_records_per_request)
     if not raws:
         raise BadRequest("the push request has no entries")
     return shipping.build(raws, caller, settings, now)

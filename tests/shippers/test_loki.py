@@ -151,6 +151,7 @@ def test_refused_entries_are_reported_and_the_others_kept(caller, settings) -> N
         (b'{"streams": [{"stream": [], "values": []}]}', JSON, BadRequest),
         (b'{"streams": []}', JSON, BadRequest),
         (b"\x05not snappy", PROTOBUF, BadRequest),
+        (bytes(cramjam.snappy.compress_raw(b"\x0a\xff\xff")), PROTOBUF, BadRequest),
         (b"{}", {"Content-Type": "text/plain"}, UnsupportedMediaType),
     ],
 )
