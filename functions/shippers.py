@@ -36,7 +36,7 @@ def elastic_headers(handler: Handler) -> Handler:
 async def _bulk(req: func.HttpRequest, index: str | None) -> func.HttpResponse:
     started = time.perf_counter()
     settings = get_settings()
-    caller = access.require(req.headers, [Role.INGEST], settings)
+    caller = access.require(access.with_elastic_api_key(req.headers), [Role.INGEST], settings)
     result = elastic.parse(req.get_body(), req.headers, index, caller, settings)
     if result.events:
         await events.publish(result.events, settings)

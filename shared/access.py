@@ -176,3 +176,21 @@ def with_seq_key(headers: Mapping[str, str], params: Mapping[str, str]) -> dict[
         if key and key.strip():
             out["X-Api-Key"] = key.strip()
     return out
+
+
+def with_elastic_api_key(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers of an Elasticsearch request, with the key of `Authorization: ApiKey
+    base64(id:key)` (what Elasticsearch clients send for an API key; the id is not checked)
+    presented as `X-Api-Key` when no key is presented the usual way."""
+    out = dict(headers)
+    auth = _header(headers, "Authorization") or ""
+    scheme, _, token = auth.strip().partition(" ")
+    if scheme.lower() != "apikey" or not token.strip() or presented_key(headers) is not None:
+        return out
+    token = token.strip()
+    try:
+        _, colon, key = base64.b64decode(token, validate=True).decode().partition(":")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        colon, key = "", ""
+    out["X-Api-Key"] = key if colon and key else token
+    return out

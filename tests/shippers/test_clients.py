@@ -31,7 +31,7 @@ async def test_elasticsearch_client_bulk_lands_in_postgres(dev_host) -> None:
     from elasticsearch import Elasticsearch, helpers
 
     marker = uuid.uuid4().hex
-    client = Elasticsearch(f"{dev_host.base_url}/api", bearer_auth=INGEST_KEY)
+    client = Elasticsearch(f"{dev_host.base_url}/api", api_key=("fleet", INGEST_KEY))
     try:
         info = client.info()
         assert info["version"]["number"].startswith("8.")

@@ -9,7 +9,7 @@ from dataclasses import replace
 import orjson
 import pytest
 
-from shared import elastic
+from shared import access, elastic
 from shared.access import Caller
 from shared.errors import BadRequest, TooLarge, UnsupportedMediaType
 from shared.settings import Settings
@@ -170,3 +170,13 @@ def test_probes() -> None:
     assert elastic.probe("GET", "_ilm/policy/filebeat")[0] == 200
     assert elastic.probe("GET", "_cat/indices")[0] == 404
     assert elastic.is_elastic_path("_license") and not elastic.is_elastic_path("logs/x")
+
+
+def test_an_elasticsearch_api_key_is_presented_as_an_api_key() -> None:
+    import base64
+
+    encoded = base64.b64encode(b"fleet:k1").decode()
+    assert access.with_elastic_api_key({"Authorization": f"ApiKey {encoded}"})["X-Api-Key"] == "k1"
+    assert access.with_elastic_api_key({"Authorization": "ApiKey k2"})["X-Api-Key"] == "k2"
+    assert "X-Api-Key" not in access.with_elastic_api_key({"Authorization": "Bearer k3"})
+    assert "X-Api-Key" not in access.with_elastic_api_key({})
