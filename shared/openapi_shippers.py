@@ -9,6 +9,12 @@ from shared import clef, elastic, loki
 
 SEQ_SECURED = [{"apiKey": []}, {"bearer": []}, {"seqApiKey": []}, {"seqApiKeyQuery": []}]
 SECURITY_SCHEMES = {
+    "elasticApiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "ApiKey base64(ID:KEY), as Elasticsearch clients send an API key",
+    },
     "seqApiKey": {"type": "apiKey", "in": "header", "name": "X-Seq-ApiKey"},
     "seqApiKeyQuery": {"type": "apiKey", "in": "query", "name": "apiKey"},
 }
@@ -79,7 +85,7 @@ def _bulk(operation_id: str, with_index: bool) -> dict[str, Any]:
         "summary": "Elasticsearch bulk API: NDJSON action lines (index, create) each followed "
         "by a document; the document's fields are normalised like POST /logs, `_id` becomes "
         "the record id, `@timestamp` its time (gzip allowed)",
-        "security": elastic_security(),
+        "security": [*elastic_security(), {"elasticApiKey": []}],
         "parameters": [_path_parameter("index", "Index name, echoed in the answer")]
         if with_index
         else [],
