@@ -19,8 +19,8 @@ import orjson
 
 from shared import shipping
 from shared.access import Caller
-from shared.errors import BadRequest, TooLarge, UnsupportedMediaType
-from shared.ingest import NDJSON_TYPES, UTF8_BOM, Batch, decoded_body, media_type
+from shared.errors import BadRequest, TooLarge
+from shared.ingest import NDJSON_TYPES, Batch
 from shared.settings import Settings
 from shared.shipping import Unreadable
 
@@ -184,14 +184,7 @@ def parse(
 ) -> Batch:
     """An ingestion request to its batch; raises the error its status needs
     (400, 403, 413, 415)."""
-    kind = media_type(headers)
-    if kind not in CONTENT_TYPES:
-        raise UnsupportedMediaType(f"Content-Type {kind!r} is not supported; send {CLEF_TYPE}")
-    data = decoded_body(body or b"", headers, settings.max_request_bytes)
-    if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM) :]
-    if not data.strip():
-        raise BadRequest("the body is empty")
+    kind, data = shipping.request_body(body, headers, settings, CONTENT_TYPES, CLEF_TYPE)
     events = _events(data, kind, settings.max_records_per_request)
     return shipping.build(events, caller, settings, now)
 

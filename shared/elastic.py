@@ -19,8 +19,8 @@ import orjson
 
 from shared import shipping
 from shared.access import Caller
-from shared.errors import BadRequest, Forbidden, TooLarge, UnsupportedMediaType
-from shared.ingest import UTF8_BOM, Batch, decoded_body, media_type
+from shared.errors import BadRequest, Forbidden, TooLarge
+from shared.ingest import Batch
 from shared.records import ID_PATTERN
 from shared.settings import Settings
 from shared.shipping import Unreadable
@@ -191,15 +191,8 @@ def parse(
 ) -> BulkResult:
     """A bulk request to its result; raises the error a whole
     request gets (400 for a malformed action line, 413 over the limits, 415)."""
-    kind = media_type(headers)
-    if kind not in CONTENT_TYPES:
-        raise UnsupportedMediaType(f"Content-Type {kind!r} is not supported; send NDJSON")
-    body = decoded_body(body or b"", headers, settings.max_request_bytes)
-    if body.startswith(UTF8_BOM):
-        body = body[len(UTF8_BOM) :]
-    if not body.strip():
-        raise BadRequest("request body is required")
-    ops = operations(body, index or DEFAULT_INDEX, settings.max_records_per_request)
+    _, data = shipping.request_body(body, headers, settings, CONTENT_TYPES, "NDJSON")
+    ops = operations(data, index or DEFAULT_INDEX, settings.max_records_per_request)
     try:
         batch = shipping.build([_item(op) for op in ops], caller, settings, now)
     except (BadRequest, Forbidden, TooLarge) as exc:

@@ -20,13 +20,14 @@ import orjson
 
 from shared import shipping
 from shared.access import Caller
-from shared.errors import BadRequest, TooLarge, UnsupportedMediaType
-from shared.ingest import Batch, decoded_body, media_type
+from shared.errors import BadRequest, TooLarge
+from shared.ingest import Batch, media_type
 from shared.settings import Settings
 from shared.shipping import Unreadable
 
 JSON = "application/json"
 PROTOBUF = "application/x-protobuf"
+CONTENT_TYPES = frozenset({JSON, PROTOBUF, ""})
 SERVICE_LABELS = ("service", "service_name", "app", "job")
 LEVEL_LABELS = ("level", "detected_level", "severity")
 LOGGER_LABELS = ("logger", "logger_name")
@@ -273,12 +274,10 @@ def parse(
     now: datetime | None = None,
 ) -> Batch:
     """A push request to its batch; raises the error its status needs (400, 403, 413, 415)."""
-    kind = media_type(headers) or JSON
-    if kind not in (JSON, PROTOBUF):
-        raise UnsupportedMediaType(
-            f"Content-Type {kind!r} is not supported; send {JSON} or {PROTOBUF}"
-        )
-    data = decoded_body(body or b"", headers, settings.max_request_bytes)
+    protobuf = media_type(headers) == PROTOBUF
+    kind, data = shipping.request_body(
+        body, headers, settings, CONTENT_TYPES, f"{JSON} or {PROTOBUF}", text=not protobuf
+    )
     if kind == PROTOBUF:
         streams = protobuf_streams(snappy_decompress(data, settings.max_request_bytes))
     else:

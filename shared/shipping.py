@@ -3,14 +3,21 @@ from items some of which could not even be read as records, rejected with their 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from shared.access import Caller
-from shared.errors import BadRequest, Forbidden, TooLarge
-from shared.ingest import Batch, build_batch, cycle_collector_paused
+from shared.errors import BadRequest, Forbidden, TooLarge, UnsupportedMediaType
+from shared.ingest import (
+    UTF8_BOM,
+    Batch,
+    build_batch,
+    cycle_collector_paused,
+    decoded_body,
+    media_type,
+)
 from shared.settings import Settings
 
 
@@ -19,6 +26,28 @@ class Unreadable:
     """An item of a request that is not a record at all, with the reason."""
 
     reason: str
+
+
+def request_body(
+    body: bytes,
+    headers: Mapping[str, str],
+    settings: Settings,
+    accepted: Collection[str],
+    send: str,
+    text: bool = True,
+) -> tuple[str, bytes]:
+    """(media type, body after Content-Encoding) of a request whose Content-Type is one of
+    `accepted` (415 otherwise, naming what to `send`), within the size limit (413), not empty
+    (400); a text body loses a leading byte order mark."""
+    kind = media_type(headers)
+    if kind not in accepted:
+        raise UnsupportedMediaType(f"Content-Type {kind!r} is not supported; send {send}")
+    data = decoded_body(body or b"", headers, settings.max_request_bytes)
+    if text and data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM) :]
+    if not data.strip():
+        raise BadRequest("the body is empty")
+    return kind, data
 
 
 def _by_index(rejection: dict[str, Any]) -> int:

@@ -134,7 +134,7 @@ def test_a_service_bound_key_refuses_other_services_per_item(bound_caller, setti
         (b'{"index": {}, "create": {}}\n{}\n', "malformed action/metadata line [1]"),
         (b'{"upsert": {}}\n{}\n', "unknown action [upsert]"),
         (b'{"index": {}}\n', "has no document line"),
-        (b"\n \n", "request body is required"),
+        (b"\n \n", "the body is empty"),
     ],
 )
 def test_a_request_that_cannot_be_read_is_a_400(caller, settings, body, reason) -> None:
