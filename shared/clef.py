@@ -136,17 +136,18 @@ _READ = frozenset({"@t", "@m", "@mt", "@l", "@x", "@i", "@tr", "@sp"})
 
 def _events(data: bytes, kind: str, limit: int) -> list[Any]:
     """The events of a body: the `{"Events": [...]}` object, or CLEF lines."""
-    if kind != CLEF_TYPE and data.lstrip().startswith(b'{"Events"'):
+    if kind != CLEF_TYPE and data.lstrip().startswith(b"{"):
         try:
             document = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest(f"the body is not valid JSON: {exc}") from None
-        events = document.get("Events")
-        if not isinstance(events, list):
-            raise BadRequest('"Events" must be an array')
-        if len(events) > limit:
-            raise TooLarge(f"more than {limit} events in one request; the limit is {limit}")
-        return [_from_legacy(e) for e in events]
+        except orjson.JSONDecodeError:
+            document = None  # several lines, or a malformed one: read line by line
+        if isinstance(document, dict) and "Events" in document:
+            events = document["Events"]
+            if not isinstance(events, list):
+                raise BadRequest('"Events" must be an array')
+            if len(events) > limit:
+                raise TooLarge(f"more than {limit} events in one request; the limit is {limit}")
+            return [_from_legacy(e) for e in events]
     lines = [line for line in data.split(b"\n") if line.strip()]
     if len(lines) > limit:
         raise TooLarge(f"more than {limit} events in one request; the limit is {limit}")

@@ -139,10 +139,20 @@ def test_the_events_json_body(caller, settings) -> None:
             ]
         }
     )
-    (record,) = ingest(body, caller, settings, {"Content-Type": "application/json"}).accepted
+    (record,) = ingest(
+        b"  " + body, caller, settings, {"Content-Type": "application/json"}
+    ).accepted
     assert record["message"] == "Spread 12 wide" and record["level"] == "WARNING"
     assert record["service"] == "api-gateway"
     assert record["timestamp"] == "2026-03-14T11:00:00.000000+00:00"
+
+
+def test_one_clef_event_sent_as_json(caller, settings) -> None:
+    body = b'{"@m": "single", "@l": "Debug"}'
+    (record,) = ingest(body, caller, settings, {"Content-Type": "application/json"}).accepted
+    assert (record["message"], record["level"]) == ("single", "DEBUG")
+    with pytest.raises(BadRequest, match="Events"):
+        ingest(b'{"Events": {}}', caller, settings, {"Content-Type": "application/json"})
 
 
 def test_limits_and_content_types(caller, settings) -> None:
