@@ -25,7 +25,7 @@ from shared.records import ID_PATTERN
 from shared.settings import Settings
 from shared.shipping import Unreadable
 
-VERSION = "8.17.0"
+VERSION = "8.19.0"
 """The Elasticsearch version announced to clients that pick their protocol by it."""
 CLUSTER = "log-pipeline"
 PRODUCT_HEADERS = {"X-Elastic-Product": "Elasticsearch"}
