@@ -130,3 +130,27 @@ async def test_seqlog_clef_lands_in_postgres(dev_host) -> None:
     assert row["exception_type"] == "ValueError"
     assert "Traceback (most recent call last)" in row["stack_trace"]
     assert '"message_template": "Decision failed for {symbol}"' in str(row["extra_data"])
+
+
+async def test_seqlog_events_body_lands_in_postgres(dev_host) -> None:
+    """seqlog's default: the `{"Events": [...]}` body to `{server}/api/events/raw`."""
+    import seqlog
+
+    marker = uuid.uuid4().hex
+    handler = seqlog.SeqLogHandler(server_url=dev_host.base_url, api_key=INGEST_KEY)
+    handler.setFormatter(logging.Formatter())
+    logger = seqlog.StructuredLogger(f"gateway.{marker}")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        logger.warning("Spread {spread} wide on {marker}", spread=12, marker=marker)
+        await asyncio.to_thread(handler.log_queue.join)
+        await asyncio.to_thread(handler.flush)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    rows = await rows_where(dev_host.database_url, "message = $1", f"Spread 12 wide on {marker}")
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["level"] == "WARNING" and row["logger_name"] == f"gateway.{marker}"
+    assert '"spread": 12' in str(row["extra_data"])
