@@ -161,3 +161,36 @@ def require(headers: Mapping[str, str], allowed: Iterable[Role], settings: Setti
     return authenticate(
         headers, allowed, keyring(settings), trust_principal=settings.trust_client_principal
     )
+
+
+SEQ_KEY_HEADER = "X-Seq-ApiKey"
+
+
+def with_seq_key(headers: Mapping[str, str], params: Mapping[str, str]) -> dict[str, str]:
+    """The headers of a Seq ingestion request, with the key its clients send (the
+    `X-Seq-ApiKey` header, or the `apiKey` query parameter) presented as `X-Api-Key` when no
+    key is presented the usual way."""
+    out = dict(headers)
+    if presented_key(headers) is None:
+        key = _header(headers, SEQ_KEY_HEADER) or params.get("apiKey")
+        if key and key.strip():
+            out["X-Api-Key"] = key.strip()
+    return out
+
+
+def with_elastic_api_key(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers of an Elasticsearch request, with the key of `Authorization: ApiKey
+    base64(id:key)` (what Elasticsearch clients send for an API key; the id is not checked)
+    presented as `X-Api-Key` when no key is presented the usual way."""
+    out = dict(headers)
+    auth = _header(headers, "Authorization") or ""
+    scheme, _, token = auth.strip().partition(" ")
+    if scheme.lower() != "apikey" or not token.strip() or presented_key(headers) is not None:
+        return out
+    token = token.strip()
+    try:
+        _, colon, key = base64.b64decode(token, validate=True).decode().partition(":")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        colon, key = "", ""
+    out["X-Api-Key"] = key if colon and key else token
+    return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import levels, params
+from shared import levels, openapi_shippers, params
 
 LEVEL_NAMES = list(levels.LEVELS)
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -447,6 +447,8 @@ def _other_paths() -> dict[str, Any]:
 def document(base_url: str = "") -> dict[str, Any]:
     """The OpenAPI document; `base_url` (PUBLIC_BASE_URL) names the server when set."""
     server = f"{base_url.rstrip('/')}/api" if base_url else "/api"
+    components = _components()
+    components["securitySchemes"].update(openapi_shippers.SECURITY_SCHEMES)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -459,6 +461,13 @@ def document(base_url: str = "") -> dict[str, Any]:
         },
         "servers": [{"url": server}],
         "security": SECURED,
-        "paths": {**_read_paths(), **_other_paths()},
-        "components": _components(),
+        "paths": _with_shipper_paths({**_read_paths(), **_other_paths()}),
+        "components": components,
     }
+
+
+def _with_shipper_paths(paths: dict[str, Any]) -> dict[str, Any]:
+    """The shipper protocols' paths added; `/{path}` keeps its OPTIONS beside their probes."""
+    for path, item in openapi_shippers.paths().items():
+        paths[path] = {**paths.get(path, {}), **item}
+    return paths
