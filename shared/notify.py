@@ -30,6 +30,14 @@ MAX_BACKOFF_SECONDS = 60.0
 TELEGRAM_API = "https://api.telegram.org"
 
 
+class Message(Protocol):
+    """What a channel delivers: a JSON document for webhooks, a few lines for chats."""
+
+    def document(self) -> dict[str, Any]: ...
+
+    def text(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     kind: Kind
@@ -69,7 +77,7 @@ class DeliveryError(Exception):
 class Channel(Protocol):
     name: str
 
-    async def send(self, session: aiohttp.ClientSession, notice: Notice) -> None:
+    async def send(self, session: aiohttp.ClientSession, notice: Message) -> None:
         """Deliver once or raise DeliveryError / aiohttp.ClientError / TimeoutError."""
 
 
@@ -102,7 +110,7 @@ class WebhookChannel:
     url: str
     name: str = "webhook"
 
-    async def send(self, session: aiohttp.ClientSession, notice: Notice) -> None:
+    async def send(self, session: aiohttp.ClientSession, notice: Message) -> None:
         async with session.post(
             self.url, data=_dumps(notice.document()), headers={"Content-Type": "application/json"}
         ) as response:
@@ -116,7 +124,7 @@ class TelegramChannel:
     api: str = TELEGRAM_API
     name: str = "telegram"
 
-    async def send(self, session: aiohttp.ClientSession, notice: Notice) -> None:
+    async def send(self, session: aiohttp.ClientSession, notice: Message) -> None:
         payload = {"chat_id": self.chat_id, "text": notice.text(), "disable_web_page_preview": True}
         async with session.post(
             f"{self.api}/bot{self.token}/sendMessage",
@@ -147,7 +155,7 @@ def channels(settings: Settings) -> list[Channel]:
     return found
 
 
-DeadLetter = Callable[[str, str, Notice, int], Awaitable[None]]
+DeadLetter = Callable[[str, str, Message, int], Awaitable[None]]
 """(channel, reason, notice, attempts): keeps an undeliverable notice."""
 
 
@@ -171,7 +179,7 @@ class Notifier:
         self.queue_size = queue_size
         self.delivered = 0
         self.failed = 0
-        self._queues: dict[str, asyncio.Queue[Notice]] = {}
+        self._queues: dict[str, asyncio.Queue[Message]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -179,12 +187,12 @@ class Notifier:
     def _start(self) -> None:
         self._loop = asyncio.get_running_loop()
         for channel in self.channels:
-            queue: asyncio.Queue[Notice] = asyncio.Queue(maxsize=self.queue_size)
+            queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=self.queue_size)
             self._queues[channel.name] = queue
             for _ in range(WORKERS_PER_CHANNEL):
                 self._tasks.append(asyncio.create_task(self._work(channel, queue)))
 
-    def submit(self, notices: Sequence[Notice]) -> None:
+    def submit(self, notices: Sequence[Message]) -> None:
         """Queue these notices for every channel and return at once."""
         if not self.channels or not notices:
             return
@@ -208,7 +216,7 @@ class Notifier:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
         return self._session
 
-    async def _work(self, channel: Channel, queue: asyncio.Queue[Notice]) -> None:
+    async def _work(self, channel: Channel, queue: asyncio.Queue[Message]) -> None:
         while True:
             notice = await queue.get()
             try:
@@ -223,7 +231,7 @@ class Notifier:
         delay *= random.uniform(0.5, 1.0)
         return max(delay, min(hint, MAX_BACKOFF_SECONDS)) if hint else delay
 
-    async def _deliver(self, channel: Channel, notice: Notice) -> None:
+    async def _deliver(self, channel: Channel, notice: Message) -> None:
         reason = ""
         for attempt in range(1, self.max_attempts + 1):
             hint: float | None = None
@@ -246,7 +254,7 @@ class Notifier:
                 await asyncio.sleep(self._backoff(attempt, hint))
         await self._give_up(channel.name, reason, notice, self.max_attempts)
 
-    async def _give_up(self, channel: str, reason: str, notice: Notice, attempts: int) -> None:
+    async def _give_up(self, channel: str, reason: str, notice: Message, attempts: int) -> None:
         self.failed += 1
         log.error("notification to %s given up after %d attempt(s): %s", channel, attempts, reason)
         try:
@@ -273,7 +281,7 @@ class Notifier:
 
 
 def _dead_letter_to_blob(settings: Settings) -> DeadLetter:
-    async def write(channel: str, reason: str, notice: Notice, attempts: int) -> None:
+    async def write(channel: str, reason: str, notice: Message, attempts: int) -> None:
         from shared import deadletter
 
         document = orjson.loads(_dumps(notice.document()))
