@@ -62,9 +62,16 @@ def render(report: dict[str, Any]) -> str:
     if report.get("response_times"):
         out += ["## Response time (ms)", ""]
         out += _table(
-            ["service", "records", "avg", "p95", "max"],
+            ["service", "records", "avg", "p50", "p95", "max"],
             [
-                [s, _n(t["count"]), _n(t["avg_ms"]), _n(t["p95_ms"]), _n(t["max_ms"])]
+                [
+                    s,
+                    _n(t["count"]),
+                    _n(t["avg_ms"]),
+                    _n(t.get("p50_ms")),
+                    _n(t["p95_ms"]),
+                    _n(t["max_ms"]),
+                ]
                 for s, t in report["response_times"].items()
             ],
         )
@@ -84,6 +91,15 @@ def render(report: dict[str, Any]) -> str:
             [
                 [a["rule"], a["service"], a["severity"], _n(a["count"]), a["first_seen"]]
                 for a in report["new_alerts"]
+            ],
+        )
+    if report.get("resolved_alerts"):
+        out += ["## Alerts resolved", ""]
+        out += _table(
+            ["rule", "service", "severity", "resolved at"],
+            [
+                [a["rule"], a["service"], a["severity"], a.get("resolved_at")]
+                for a in report["resolved_alerts"]
             ],
         )
     return "\n".join(out)

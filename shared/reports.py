@@ -72,6 +72,7 @@ ORDER BY 1, 2
 
 _RESPONSE_TIMES = """
 SELECT service, count(*) AS n, avg(ms) AS avg_ms, max(ms) AS max_ms,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50_ms,
        percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95_ms
 FROM (
     SELECT service, (extra_data->>'response_time')::float8 AS ms
@@ -95,7 +96,7 @@ def _round(value: Any) -> float | None:
 
 def _alert_summary(alert: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("id", "rule", "service", "severity", "status", "count", "first_seen", "last_seen")
-    return {k: alert[k] for k in keys}
+    return {k: alert[k] for k in keys} | {"resolved_at": alert.get("resolved_at")}
 
 
 async def build(
@@ -129,6 +130,7 @@ async def build(
         r["service"]: {
             "count": r["n"],
             "avg_ms": _round(r["avg_ms"]),
+            "p50_ms": _round(r["p50_ms"]),
             "p95_ms": _round(r["p95_ms"]),
             "max_ms": _round(r["max_ms"]),
         }
@@ -144,6 +146,7 @@ async def build(
         for r in await conn.fetch(_TRADES, start, end)
     ]
     opened = [_alert_summary(a) for a in await alerts.opened_between(conn, start, end)]
+    resolved = [_alert_summary(a) for a in await alerts.resolved_between(conn, start, end)]
     active = [_alert_summary(a) for a in await alerts.active_at(conn, end)]
     return {
         "hour": start,
@@ -156,6 +159,7 @@ async def build(
             n for lvl, n in by_level.items() if levels.LEVELS.get(lvl, 0) >= ERROR_LEVEL_NO
         ),
         "alerts_opened": len(opened),
+        "alerts_resolved": len(resolved),
         "alerts_active": len(active),
         "by_level": dict(sorted(by_level.items(), key=lambda kv: levels.LEVELS.get(kv[0], 0))),
         "by_service": dict(sorted(by_service.items())),
@@ -164,6 +168,7 @@ async def build(
         "response_times": response_times,
         "trades": trades,
         "new_alerts": opened,
+        "resolved_alerts": resolved,
         "active_alerts": active,
         "function_health": function_health,
         "last_retention": await retention.latest_run(conn),
@@ -276,6 +281,7 @@ def view(report: dict[str, Any], services: tuple[str, ...] | None) -> dict[str, 
             by_level[level] = by_level.get(level, 0) + n
     new_alerts = [a for a in report["new_alerts"] if a["service"] in allowed]
     active_alerts = [a for a in report["active_alerts"] if a["service"] in allowed]
+    resolved_alerts = [a for a in report.get("resolved_alerts", []) if a["service"] in allowed]
     return {
         **report,
         "total": sum(by_level.values()),
@@ -283,6 +289,7 @@ def view(report: dict[str, Any], services: tuple[str, ...] | None) -> dict[str, 
             n for lvl, n in by_level.items() if levels.LEVELS.get(lvl, 0) >= ERROR_LEVEL_NO
         ),
         "alerts_opened": len(new_alerts),
+        "alerts_resolved": len(resolved_alerts),
         "alerts_active": len(active_alerts),
         "by_level": dict(sorted(by_level.items(), key=lambda kv: levels.LEVELS.get(kv[0], 0))),
         "by_service": {s: n for s, n in report["by_service"].items() if s in allowed},
@@ -291,6 +298,7 @@ def view(report: dict[str, Any], services: tuple[str, ...] | None) -> dict[str, 
         "response_times": {s: v for s, v in report["response_times"].items() if s in allowed},
         "trades": [t for t in report.get("trades", []) if t["service"] in allowed],
         "new_alerts": new_alerts,
+        "resolved_alerts": resolved_alerts,
         "active_alerts": active_alerts,
     }
 

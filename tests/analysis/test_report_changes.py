@@ -16,7 +16,7 @@ import pytest
 from shared import blob, notify, report_changes, report_markdown, reports
 from shared.settings import Settings
 from tests.analysis.test_notify import Receiver, receiver  # noqa: F401  (fixture)
-from tests.analysis.test_reports import insert, random_hour, report_settings  # noqa: F401
+from tests.analysis.test_reports import insert, random_hour
 
 
 def records_at(service: str, moments: list[datetime], level: str = "INFO") -> list[dict[str, Any]]:
@@ -52,9 +52,7 @@ async def test_changes_against_the_previous_hour_yesterday_and_the_last_24_hours
         counts[hour - timedelta(hours=k)] = 20 + k
     for start, n in counts.items():
         await insert(report_settings, records_at(service, spread(start, n)))
-    await insert(
-        report_settings, records_at(service, spread(hour, 4), level="TRADE_EXECUTED")
-    )
+    await insert(report_settings, records_at(service, spread(hour, 4), level="TRADE_EXECUTED"))
 
     async with (await _pool(report_settings)).acquire() as conn:
         changes = await report_changes.compare(conn, hour, hour + timedelta(hours=1), [service])
@@ -178,3 +176,34 @@ def test_unusual_is_outside_the_range_of_the_last_24_hours(
     value: int, history: list[int] | None, unusual: bool | None
 ) -> None:
     assert report_changes.change(value, 1, 2, history)["unusual"] is unusual
+
+
+async def test_alerts_resolved_in_the_hour_and_p50(
+    clean: asyncpg.Connection, report_settings: Settings
+) -> None:
+    service = f"svc-{uuid.uuid4().hex[:8]}"
+    hour = random_hour()
+    times = [10.0, 20.0, 30.0, 40.0, 1000.0]
+    await insert(
+        report_settings,
+        [
+            {**r, "extra_data": {"response_time": t}}
+            for r, t in zip(records_at(service, spread(hour, 5)), times, strict=True)
+        ],
+    )
+    await clean.execute(
+        """
+        INSERT INTO alerts (rule, service, severity, status, count, first_seen, last_seen,
+                            resolved_at, description)
+        VALUES ('error_rate', $1, 'high', 'resolved', 3, $2, $2, $3, 'errors')
+        """,
+        service,
+        hour - timedelta(hours=2),
+        hour + timedelta(minutes=10),
+    )
+    report = await reports.generate(report_settings, hour)
+    assert report["response_times"][service]["p50_ms"] == 30.0
+    resolved = [a for a in report["resolved_alerts"] if a["service"] == service]
+    assert [a["rule"] for a in resolved] == ["error_rate"]
+    assert resolved[0]["resolved_at"].startswith((hour + timedelta(minutes=10)).isoformat()[:16])
+    assert "## Alerts resolved" in report_markdown.render(report)
