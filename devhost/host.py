@@ -48,6 +48,8 @@ class DevHost:
         self.demo = demo
         self.base_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
         self.stop_event = asyncio.Event()
+        self.demo_stop = asyncio.Event()
+        self.demo_task: asyncio.Task[None] | None = None
         self.tasks: list[asyncio.Task[Any]] = []
         self.postgres: EmbeddedPostgres | None = None
         self.azurite: Azurite | None = None
@@ -294,10 +296,14 @@ class DevHost:
         from devhost import demo
 
         key = environment.DEV_KEYS["ingest"]
-        self.tasks.append(asyncio.create_task(demo.run(self.base_url, key, self.stop_event)))
+        self.demo_task = asyncio.create_task(demo.run(self.base_url, key, self.demo_stop))
 
     async def stop(self, drain_seconds: float = 10.0) -> None:
-        """Stop taking requests, let the consumers drain what was accepted, then stop."""
+        """Stop the demo and taking requests, let the consumers drain what was accepted, then
+        stop."""
+        self.demo_stop.set()
+        if self.demo_task is not None:
+            await asyncio.gather(self.demo_task, return_exceptions=True)
         if self.runner is not None:
             await self.runner.cleanup()
         if self.hub is not None:

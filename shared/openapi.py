@@ -376,12 +376,21 @@ def _other_paths() -> dict[str, Any]:
         "/reports/latest": {
             "get": {
                 "operationId": "latest_report",
-                "summary": "The latest hourly report",
+                "summary": "The latest hourly report, with its changes against earlier hours",
                 "security": SECURED,
                 "responses": {
                     "200": _json(any_json, "Report"),
                     **_errors(401, 403, 404, 503),
                 },
+            }
+        },
+        "/reports/current": {
+            "get": {
+                "operationId": "current_report",
+                "summary": "The report of the hour so far, with changes against the same span "
+                "of the previous hour, the same hour yesterday and the last 24 hours",
+                "security": SECURED,
+                "responses": {"200": _json(any_json, "Report"), **_errors(401, 403, 503)},
             }
         },
         "/negotiate": {

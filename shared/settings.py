@@ -182,6 +182,7 @@ class Settings:
     appinsights_workspace_id: str = ""
     report_schedule: str = "0 5 * * * *"
     report_catchup_hours: int = 48
+    report_notify: bool = False
     retention_schedule: str = "0 30 2 * * *"
     retention_budget_seconds: float = 480.0
     notify_queue_size: int = 1000
@@ -272,6 +273,7 @@ class Settings:
             appinsights_workspace_id=_str(env, "APPINSIGHTS_WORKSPACE_ID"),
             report_schedule=_str(env, "REPORT_SCHEDULE", cls.report_schedule),
             report_catchup_hours=_int(env, "REPORT_CATCHUP_HOURS", cls.report_catchup_hours),
+            report_notify=_str(env, "REPORT_NOTIFY").lower() in ("1", "true", "yes"),
             retention_schedule=_str(env, "RETENTION_SCHEDULE", cls.retention_schedule),
             retention_budget_seconds=_float(
                 env, "RETENTION_BUDGET_SECONDS", cls.retention_budget_seconds

@@ -71,8 +71,8 @@ export function createApi(getKey, onUnauthorised) {
     record: (id) => json("GET", "logs/" + encodeURIComponent(id)),
     stats: (range = "1h") => json("GET", "logs/stats", { params: new URLSearchParams({ range }) }),
     alerts: () => json("GET", "alerts"),
-    // The newest of the list rather than /reports/latest, which answers 404 before the first.
-    latestReport: async () => (await json("GET", "reports", { params: new URLSearchParams({ limit: "1" }) })).items?.[0] ?? null,
+    currentReport: () => json("GET", "reports/current"),
+    reports: (limit = 48) => json("GET", "reports", { params: new URLSearchParams({ limit: String(limit) }) }),
     exportBlob: async (filters, format) => {
       const accept = format === "csv" ? "text/csv" : "application/x-ndjson";
       const response = await call("GET", "logs/export", {

@@ -74,13 +74,13 @@ test("backoff grows exponentially with jitter up to the cap", () => {
   assert.equal(high(20), 30_000);
 });
 
-test("stats cards add error, warning and info bands from the counts by level", () => {
+test("stats cards add error, warning, info, trade and risk bands from the counts by level", () => {
   const { cards, services } = readStats({
     total: 10,
     by_level: { DEBUG: 1, INFO: 2, TRADE_EXECUTED: 1, WARNING: 2, RISK_ALERT: 1, ERROR: 2, CRITICAL: 1 },
     by_service: { a: 6, b: 4 },
   });
-  assert.deepEqual(cards, { total: 10, errors: 3, warnings: 3, info: 3 });
+  assert.deepEqual(cards, { total: 10, errors: 3, warnings: 3, info: 3, trades: 1, risk: 1 });
   assert.deepEqual(services, ["a", "b"]);
 });
 
@@ -110,4 +110,48 @@ test("a partial history seed marks the minutes it did not reach as not covered",
   const full = new Volume(10);
   full.seed([], true);
   assert.ok(full.series(now).every((p) => p.covered));
+});
+
+test("report figures carry their changes against earlier hours and the unusual marker", async () => {
+  const { figures, delta, tradesBySymbol, volumeRows, errorSearch } = await import("../src/reports.js");
+  assert.equal(delta(15, 10), "+5 (+50 %)");
+  assert.equal(delta(5, 10), "\u22125 (\u221250 %)");
+  assert.equal(delta(3, 0), "+3");
+  assert.equal(delta(3, null), "");
+  const report = {
+    total: 94,
+    errors: 2,
+    by_level: { TRADE_EXECUTED: 4 },
+    changes: { total: { value: 94, previous_hour: 30, same_hour_yesterday: 40, range_24h: [22, 43], unusual: true } },
+    by_service_level: { a: { INFO: 3, ERROR: 1 }, b: { INFO: 9 } },
+    period_start: "2026-01-01T10:00:00+00:00",
+    period_end: "2026-01-01T11:00:00+00:00",
+  };
+  const [total, errors, trades] = figures(report);
+  assert.deepEqual([total.name, total.value, total.previous, total.unusual], ["total", "94", "+64 (+213 %)", true]);
+  assert.equal(total.range, "22\u201343");
+  assert.deepEqual([errors.value, errors.previous, errors.unusual], ["2", "", false]);
+  assert.equal(trades.value, "4");
+  assert.deepEqual(
+    tradesBySymbol([
+      { service: "x", symbol: "ETHUSDT", executed: 2, blocked: 1 },
+      { service: "y", symbol: "ETHUSDT", executed: 1, blocked: 0 },
+      { service: "y", symbol: "BTCUSDT", executed: 9, blocked: 0 },
+    ]),
+    [
+      { symbol: "BTCUSDT", executed: 9, blocked: 0 },
+      { symbol: "ETHUSDT", executed: 3, blocked: 1 },
+    ],
+  );
+  const volume = volumeRows(report);
+  assert.deepEqual(volume.levels, ["INFO", "ERROR"]);
+  assert.deepEqual(volume.rows.map((r) => [r.service, r.counts]), [["b", [9, 0]], ["a", [3, 1]]]);
+  const search = errorSearch(report, { service: "a", message: "boom" });
+  assert.deepEqual([search.q, search.services, search.min_level, search.start], ["boom", ["a"], "ERROR", report.period_start]);
+});
+
+test("the cards count trades executed and risk alerts", async () => {
+  const { cardsFromLevels } = await import("../src/stats.js");
+  const cards = cardsFromLevels({ TRADE_EXECUTED: 3, RISK_ALERT: 2, INFO: 5, ERROR: 1 });
+  assert.deepEqual([cards.trades, cards.risk, cards.total, cards.errors], [3, 2, 11, 1]);
 });

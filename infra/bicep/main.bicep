@@ -427,6 +427,7 @@ var appSettings = {
   // Reports and retention (schedules in UTC)
   REPORT_SCHEDULE: '0 5 * * * *'
   REPORT_CATCHUP_HOURS: '48'
+  REPORT_NOTIFY: 'false'
   RETENTION_SCHEDULE: '0 30 2 * * *'
   RETENTION_BUDGET_SECONDS: '480'
   RETENTION_DAYS: empty(retentionDaysByLevel) ? '' : string(retentionDaysByLevel)
