@@ -207,3 +207,13 @@ async def test_alerts_resolved_in_the_hour_and_p50(
     assert [a["rule"] for a in resolved] == ["error_rate"]
     assert resolved[0]["resolved_at"].startswith((hour + timedelta(minutes=10)).isoformat()[:16])
     assert "## Alerts resolved" in report_markdown.render(report)
+
+
+def test_a_dead_lettered_report_summary_reads_back_for_replay() -> None:
+    report = {"period_start": "2026-07-09T09:00:00+00:00", "total": 3, "errors": 1}
+    document = report_markdown.Summary(report).document()
+    again = notify.notice_of(document)
+    assert again.document() == document
+    assert again.text().startswith("Hourly report 2026-07-09T09:00:00+00:00: 3 records")
+    with pytest.raises(ValueError, match="without its report"):
+        notify.notice_of({"type": "report"})
