@@ -1,7 +1,10 @@
 // Reports as the page shows them: figures with their changes against earlier hours, trades
 // summed per symbol, and the links from a top error to the matching search.
 
+import { LEVELS } from "./levels.js";
+
 const EN = "en-US";
+const LEVEL_NO = new Map(LEVELS);
 
 export const FIGURES = [
   ["total", "Records"],
@@ -69,7 +72,9 @@ export function tradesBySymbol(trades) {
 /** Volume rows: one per service, its count per level and its change against earlier hours. */
 export function volumeRows(report) {
   const bySL = report?.by_service_level ?? {};
-  const levels = [...new Set(Object.values(bySL).flatMap((c) => Object.keys(c)))];
+  const levels = [...new Set(Object.values(bySL).flatMap((c) => Object.keys(c)))].sort(
+    (a, b) => (LEVEL_NO.get(a) ?? 0) - (LEVEL_NO.get(b) ?? 0) || a.localeCompare(b),
+  );
   const rows = Object.entries(bySL)
     .map(([service, counts]) => ({
       service,

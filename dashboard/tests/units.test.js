@@ -123,7 +123,7 @@ test("report figures carry their changes against earlier hours and the unusual m
     errors: 2,
     by_level: { TRADE_EXECUTED: 4 },
     changes: { total: { value: 94, previous_hour: 30, same_hour_yesterday: 40, range_24h: [22, 43], unusual: true } },
-    by_service_level: { a: { INFO: 3, ERROR: 1 }, b: { INFO: 9 } },
+    by_service_level: { a: { ERROR: 1, INFO: 3 }, b: { INFO: 9 } },
     period_start: "2026-01-01T10:00:00+00:00",
     period_end: "2026-01-01T11:00:00+00:00",
   };
