@@ -90,8 +90,8 @@ def _is_number(value: Any) -> bool:
     return value.__class__ in (int, float)
 
 
-class _Moved(dict[str, Any]):
-    """The values fields could not take, by field name: kept in extra_data[COERCED_KEY]."""
+_Moved = dict[str, Any]
+"""The values fields could not take, by field name: kept in extra_data[COERCED_KEY]."""
 
 
 # --- identifiers -------------------------------------------------------------------------
@@ -380,7 +380,7 @@ def normalize_in(raw: Any, ctx: Context) -> dict[str, Any]:
     family = None
     if not raw.keys() <= INPUT_FIELDS:
         raw, family = shapes.resolve(raw)
-    moved = _Moved()
+    moved: dict[str, Any] = {}
     settings = ctx.settings
     get = raw.get
     message = get("message")
@@ -434,7 +434,7 @@ def normalize_in(raw: Any, ctx: Context) -> dict[str, Any]:
             record["ip_address"] = ip_address
     if moved:
         extra = dict(extra) if extra is not None else {}
-        extra[COERCED_KEY] = dict(moved)
+        extra[COERCED_KEY] = moved
         ctx.coerced[0] += 1
     if extra is not None:
         record["extra_data"] = extra
