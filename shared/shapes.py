@@ -230,6 +230,19 @@ def render_template(template: str, properties: dict[str, Any]) -> str:
     )
 
 
+def _put(raw: dict[str, Any], name: str, value: Any) -> None:
+    """Set a field; what is left of an object under the field's own name (ECS's `service`
+    without its `name`) moves to extra_data under that name."""
+    left = raw.get(name)
+    raw[name] = value
+    if isinstance(left, dict) and left:
+        extra = raw.get("extra_data")
+        if extra is None:
+            raw["extra_data"] = {name: left}
+        elif isinstance(extra, dict) and name not in extra:
+            raw["extra_data"] = {**extra, name: left}
+
+
 def resolve(raw: dict[str, Any]) -> tuple[dict[str, Any], Family | None]:
     """A copy of the record with aliases moved onto the record's fields, and the level family
     its shape shows."""
@@ -237,13 +250,14 @@ def resolve(raw: dict[str, Any]) -> tuple[dict[str, Any], Family | None]:
     shown = family(raw)
     template = raw.get("@mt") if raw.get("message") is None and "@m" not in raw else None
     for name, aliases in fields.ALIASES:
-        if raw.get(name) is not None:
+        current = raw.get(name)
+        if current is not None and not isinstance(current, dict):
             continue
         accept = _ACCEPT.get(name, _short_value)
         for alias in aliases:
             found = _take(raw, alias, accept)
             if found is not _MISSING:
-                raw[name] = found
+                _put(raw, name, found)
                 break
     if raw.get("level") is None and shown == "otel":
         for key in _OTEL_NUMBER_KEYS:
