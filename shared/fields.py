@@ -47,6 +47,8 @@ class Field:
     """OpenTelemetry log attributes that carry this field."""
     block: bool = False
     """Shown as a block of its own in the dashboard's detail view, not in the list."""
+    pattern: bool = False
+    """Alert rules' patterns may match it (`fields` of a pattern rule)."""
 
     def json_schema(self) -> dict[str, Any]:
         """The field's JSON Schema as a stored record carries it."""
@@ -82,10 +84,10 @@ FIELDS: tuple[Field, ...] = (
     Field("service", "short", "The bot or service that sent it", SHORT_FIELD_CHARS, always=True,
           aliases=("service.name", "app", "service_name")),
     Field("logger_name", "short", "The logger within the service (default: the service)",
-          SHORT_FIELD_CHARS, always=True, searchable=True,
+          SHORT_FIELD_CHARS, always=True, pattern=True, searchable=True,
           aliases=("logger", "name", "log.logger", "loggerName", "SourceContext", "Category",
                    "_logger_name")),
-    Field("message", "text", "The log line (required)", MESSAGE_LIMIT, always=True,
+    Field("message", "text", "The log line (required)", MESSAGE_LIMIT, always=True, pattern=True,
           redacted=True, block=True,
           aliases=("msg", "event", "log", "@message", "@m", "@mt", "Message", "short_message")),
     Field("request_id", "short", "Request correlation id", SHORT_FIELD_CHARS, searchable=True,
@@ -96,14 +98,17 @@ FIELDS: tuple[Field, ...] = (
     Field("session_id", "short", "Session id", SHORT_FIELD_CHARS, searchable=True,
           aliases=("sessionId",), otel=("session_id", "session.id")),
     Field("event_type", "short", "Kind of event (order, signal, ...)", SHORT_FIELD_CHARS,
+          pattern=True,
           searchable=True, aliases=("eventType",), otel=("event.name", "event_type")),
     Field("extra_data", "object", "Everything else the record carried", block=True,
           redacted=True),
-    Field("exception_type", "short", "Exception class", SHORT_FIELD_CHARS,
+    Field("exception_type", "short", "Exception class", SHORT_FIELD_CHARS, pattern=True,
           otel=("exception.type",)),
     Field("exception_message", "text", "Exception message", MESSAGE_LIMIT, reader=False,
+          pattern=True,
           redacted=True, otel=("exception.message",)),
     Field("stack_trace", "text", "Stack trace (a list of lines is joined)", STACK_TRACE_BYTES,
+          pattern=True,
           reader=False, redacted=True, block=True, aliases=("stacktrace",),
           otel=("exception.stacktrace",)),
     Field("ip_address", "ip", "Client IP address, canonical form", reader=False,
@@ -124,6 +129,7 @@ ALWAYS_PRESENT: tuple[str, ...] = tuple(f.name for f in FIELDS if f.always)
 READER_HIDDEN: tuple[str, ...] = tuple(f.name for f in FIELDS if not f.reader)
 SEARCHABLE: tuple[str, ...] = tuple(f.name for f in FIELDS if f.searchable)
 REDACTED: tuple[str, ...] = tuple(f.name for f in FIELDS if f.redacted)
+PATTERN_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.pattern)
 OPTIONAL_SHORT: tuple[tuple[str, int], ...] = tuple(
     (f.name, f.limit)
     for f in FIELDS
