@@ -270,8 +270,8 @@ def _text(raw: Mapping[str, Any], name: str, max_bytes: int, moved: _Moved) -> s
     """A long text: a list of lines is joined, a number becomes its digits, another type is
     moved; over its size limit the record is refused."""
     value = raw.get(name)
-    if isinstance(value, list) and all(isinstance(line, str) for line in value):
-        value = "".join(value)
+    if isinstance(value, list):
+        value = shapes.join_lines(value)
     elif _is_number(value):
         value = str(value)
     if not isinstance(value, str):

@@ -154,7 +154,9 @@ def exception_parts(text: str) -> tuple[str | None, str | None]:
     return match.group(1), match.group(2) or None
 
 
-def _join(value: Any) -> Any:
+def join_lines(value: Any) -> Any:
+    """A list of lines (as `traceback.format_exception` returns, with or without their line
+    ends) as one text; any other value as it is."""
     if isinstance(value, list) and all(isinstance(line, str) for line in value):
         return "".join(v if v.endswith("\n") else v + "\n" for v in value).rstrip("\n")
     return value
@@ -176,7 +178,7 @@ def _exception_found(value: Any, key: str) -> tuple[dict[str, Any], Any]:
             ("stack_trace", _STACK_KEYS),
         ):
             for k in keys:
-                item = _join(rest.get(k))
+                item = join_lines(rest.get(k))
                 if isinstance(item, str) and item:
                     found[name] = item
                     del rest[k]
@@ -203,7 +205,7 @@ def _exception_found(value: Any, key: str) -> tuple[dict[str, Any], Any]:
 def _exception(raw: dict[str, Any], key: str) -> None:
     """Read one error alias into the exception fields. It is used only when all the fields it
     fills are still empty (the known names win); else it stays, to land in extra_data."""
-    found, left = _exception_found(_join(raw[key]), key)
+    found, left = _exception_found(join_lines(raw[key]), key)
     if not found or any(raw.get(name) is not None for name in found):
         return
     raw.update(found)
