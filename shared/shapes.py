@@ -232,6 +232,14 @@ def render_template(template: str, properties: dict[str, Any]) -> str:
     )
 
 
+_ALIASES_BY_FIELD: tuple[tuple[str, tuple[str, ...], frozenset[str]], ...] = tuple(
+    (name, aliases, frozenset({*aliases, *(a.partition(".")[0] for a in aliases)}))
+    for name, aliases in fields.ALIASES
+)
+"""Per field: its aliases, and the top-level keys that can hold one (a dotted alias's head)."""
+_ALIAS_KEYS = frozenset().union(*(keys for _, _, keys in _ALIASES_BY_FIELD))
+
+
 def _put(raw: dict[str, Any], name: str, value: Any) -> None:
     """Set a field; what is left of an object under the field's own name (ECS's `service`
     without its `name`) moves to extra_data under that name."""
@@ -251,7 +259,10 @@ def resolve(raw: dict[str, Any]) -> tuple[dict[str, Any], Family | None]:
     raw = _loguru(raw) if _is_loguru(raw) else dict(raw)
     shown = family(raw)
     template = raw.get("@mt") if raw.get("message") is None and "@m" not in raw else None
-    for name, aliases in fields.ALIASES:
+    present = raw.keys() & _ALIAS_KEYS
+    for name, aliases, keys in _ALIASES_BY_FIELD:
+        if keys.isdisjoint(present):
+            continue
         current = raw.get(name)
         if current is not None and not isinstance(current, dict):
             continue
