@@ -193,3 +193,30 @@ async def test_health_reports_each_dependency(dev_host) -> None:
     assert body["checks"]["postgres"]["status"] == "ok"
     assert body["checks"]["blob"]["status"] == "ok"
     assert "dev-" not in orjson.dumps(body).decode()
+
+
+async def test_basic_auth_with_the_key_as_password_ingests(dev_host) -> None:
+    """What shippers that offer only Basic send: aiohttp's own BasicAuth, any user name."""
+    good = record(message="sent with basic auth")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{dev_host.base_url}/api/logs",
+            data=orjson.dumps(good),
+            headers={"Content-Type": "application/json"},
+            auth=aiohttp.BasicAuth("fluent-bit", "dev-ingest-key"),
+        ) as response,
+    ):
+        assert response.status == 202, await response.text()
+    rows = await wait_for_rows(dev_host.database_url, [good["id"]])
+    assert len(rows) == 1
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{dev_host.base_url}/api/logs",
+            data=orjson.dumps(record()),
+            headers={"Content-Type": "application/json"},
+            auth=aiohttp.BasicAuth("dev-ingest-key", "wrong"),
+        ) as response,
+    ):
+        assert response.status == 401
