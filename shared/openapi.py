@@ -319,6 +319,9 @@ def _other_paths() -> dict[str, Any]:
             "post": {
                 "operationId": "ingest",
                 "summary": "Ship records: one JSON object, a JSON array or NDJSON (gzip allowed)",
+                "description": "Records may come as other loggers write them: each field's "
+                "other names are its `x-aliases` in the Record schema. A value a field cannot "
+                "take is kept in extra_data._coerced, not refused.",
                 "security": SECURED,
                 "requestBody": {"required": True, "content": ndjson_or_json},
                 "responses": {
