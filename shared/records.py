@@ -159,7 +159,7 @@ def _level(value: Any, family: levels.Family | None, moved: _Moved) -> tuple[str
     value as sent moved."""
     if value is None:
         return _INFO
-    if family is None:
+    if family is None and value.__class__ is not bool:  # True == 1 as a key
         try:
             return _level_cache[value]
         except (KeyError, TypeError):

@@ -255,3 +255,11 @@ def test_every_alias_belongs_to_one_field() -> None:
 )
 def test_exception_parts(text: str, parts: tuple[str | None, str | None]) -> None:
     assert shapes.exception_parts(text) == parts
+
+
+def test_true_is_not_read_as_level_one_from_the_cache(
+    caller: Caller, settings: Settings, now: datetime
+) -> None:
+    assert norm({"message": "m", "level": 1}, caller, settings, now)["level"] == "CRITICAL"
+    record = norm({"message": "m", "level": True}, caller, settings, now)
+    assert record["level"] == "INFO" and record["extra_data"]["_coerced"] == {"level": True}
