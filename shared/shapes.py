@@ -277,8 +277,6 @@ def resolve(raw: dict[str, Any]) -> tuple[dict[str, Any], Family | None]:
             if _is_number(raw.get(key)):
                 raw["level"] = raw.pop(key)
                 break
-    if raw.get("level") is None and shown == "syslog" and _is_number(raw.get("severity")):
-        raw["level"] = raw.pop("severity")
     for key in fields.EXCEPTION_ALIASES:
         if key in raw:
             _exception(raw, key)
