@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared import fields
 from shared.errors import Forbidden, Unauthorised
 from shared.settings import Settings
 
@@ -23,7 +24,8 @@ class Role(enum.StrEnum):
 
 
 PRINCIPAL_ROLES = {"LogAdmin": Role.ADMIN, "LogReader": Role.READER}
-READER_HIDDEN_FIELDS = ("stack_trace", "exception_message", "ip_address", "user_agent")
+READER_HIDDEN_FIELDS: tuple[str, ...] = fields.READER_HIDDEN
+"""The fields a reader never sees (from the field table)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +89,28 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
+def _basic_password(token: str) -> str | None:
+    """The password of a Basic credential (base64 of `user:password`); the user is ignored."""
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    _, colon, password = decoded.partition(":")
+    return password.strip() or None if colon else None
+
+
 def presented_key(headers: Mapping[str, str]) -> str | None:
-    """The key from `Authorization: Bearer KEY` or `X-Api-Key: KEY`, if any."""
+    """The key from `Authorization: Bearer KEY`, `X-Api-Key: KEY`, or Basic auth with the key
+    as the password (any user name), if any."""
     auth = _header(headers, "Authorization")
     if auth:
         scheme, _, token = auth.strip().partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
+        if scheme.lower() == "basic" and token.strip():
+            password = _basic_password(token)
+            if password is not None:
+                return password
     key = _header(headers, "X-Api-Key")
     return key.strip() if key and key.strip() else None
 
@@ -139,7 +156,10 @@ def authenticate(
     elif trust_principal:
         caller = principal_caller(headers)
     if caller is None:
-        raise Unauthorised("an API key is required: Authorization: Bearer KEY or X-Api-Key")
+        raise Unauthorised(
+            "an API key is required: Authorization: Bearer KEY, X-Api-Key: KEY, "
+            "or Basic auth with the key as password"
+        )
     if caller.role not in allowed:
         raise Forbidden(f"a {caller.role.value} key may not do this")
     return caller

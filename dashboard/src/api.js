@@ -12,7 +12,7 @@ export function randomId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const SEARCH_FIELDS = ["q", "level", "min_level", "request_id", "start", "end"];
+const SEARCH_FIELDS = ["q", "level", "min_level", "request_id", "trace_id", "start", "end"];
 
 /** Query parameters for the search and export endpoints from the dashboard's filters. */
 export function filterParams(filters, extra = {}) {

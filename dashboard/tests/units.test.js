@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { filterParams } from "../src/api.js";
 import { toCsv, toNdjson, toJson } from "../src/exporting.js";
+import { columnsFor, fieldsFromOpenApi } from "../src/schema.js";
 import { emptyFilters, matcher } from "../src/filters.js";
 import { backoffDelay } from "../src/live.js";
 import { readStats } from "../src/stats.js";
@@ -47,10 +48,32 @@ test("search parameters repeat service and drop empty filters", () => {
 });
 
 test("CSV quotes separators, newlines and quotes, and keeps formulas as text", () => {
-  const csv = toCsv([{ id: "1", message: 'a,"b"\nc', service: "=HYPERLINK(1)", extra_data: { k: 1 } }]);
+  const fields = ["id", "timestamp", "service", "message", "extra_data"].map((name) => ({ name }));
+  const csv = toCsv([{ id: "1", message: 'a,"b"\nc', service: "=HYPERLINK(1)", extra_data: { k: 1 } }], fields);
   const [header, row] = csv.split("\r\n");
   assert.equal(header, "id,service,message,extra_data");
   assert.equal(row, "1,'=HYPERLINK(1),\"a,\"\"b\"\"\nc\",\"{\"\"k\"\":1}\"");
+});
+
+test("columns follow the declared fields, then other keys; without fields, the records' keys", () => {
+  const fields = [{ name: "id" }, { name: "level" }, { name: "message" }];
+  const records = [{ message: "m", zeta: 1, id: "1" }, { level: "INFO", id: "2", alpha: 2 }];
+  assert.deepEqual(columnsFor(records, fields), ["id", "level", "message", "zeta", "alpha"]);
+  assert.deepEqual(columnsFor(records), ["message", "zeta", "id", "level", "alpha"]);
+});
+
+test("fields come from the Record schema of the OpenAPI document, in its order", () => {
+  const doc = { components: { schemas: { Record: { properties: {
+    id: { "x-block": false }, message: { "x-block": true, "x-searchable": false },
+    stack_trace: { "x-block": true, "x-reader": false }, trace_id: { "x-searchable": true },
+  } } } } };
+  assert.deepEqual(fieldsFromOpenApi(doc), [
+    { name: "id", block: false, reader: true, searchable: false },
+    { name: "message", block: true, reader: true, searchable: false },
+    { name: "stack_trace", block: true, reader: false, searchable: false },
+    { name: "trace_id", block: false, reader: true, searchable: true },
+  ]);
+  assert.deepEqual(fieldsFromOpenApi({}), []);
 });
 
 test("NDJSON and JSON round-trip the records", () => {
