@@ -93,7 +93,7 @@ def test_properties_fill_record_fields_and_extra_data(caller, settings) -> None:
     assert record["user_id"] == "u-1"
     extra = record["extra_data"]
     assert extra["TradeId"] == 7 and extra["@weird"] == "escaped" and extra["@r"] == ["7"]
-    assert extra["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert record["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
 def test_a_python_traceback_names_the_exception(caller, settings) -> None:
@@ -112,7 +112,7 @@ def test_malformed_lines_are_refused_and_the_others_kept(caller, settings) -> No
     errors = [r["error"] for r in batch.rejected]
     assert errors[0].startswith("line 2 is not valid JSON")
     assert errors[1] == "line 3 is not a JSON object"
-    assert errors[2] == "message is required"
+    assert errors[2].startswith("message is required")
 
 
 def test_nothing_valid_is_a_400(caller, settings) -> None:

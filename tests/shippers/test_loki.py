@@ -42,7 +42,7 @@ def test_the_documented_json_push_body(caller, settings) -> None:
     assert first["message"] == "fizzbuzz" and first["level"] == "INFO"
     assert first["timestamp"] == "2026-03-14T12:00:00.123456+00:00"
     assert first["extra_data"] == {"labels": {"label": "value"}}
-    assert second["extra_data"]["trace_id"] == "0242ac120002"
+    assert second["trace_id"] == "0242ac120002"
     assert batch.rejected == []
 
 
@@ -112,10 +112,8 @@ def test_snappy_protobuf_as_promtail_sends_it(caller, settings) -> None:
     failed, retry = batch.accepted
     assert failed["service"] == "portfolio-manager" and failed["level"] == "ERROR"
     assert failed["timestamp"] == "2026-03-14T12:00:00.123456+00:00"
-    assert failed["extra_data"] == {
-        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
-        "labels": {"host": "vm-1", "path": 'C:\\logs "x"'},
-    }
+    assert failed["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert failed["extra_data"] == {"labels": {"host": "vm-1", "path": 'C:\\logs "x"'}}
     assert retry["message"] == "retrying" and retry["level"] == "WARNING"
     assert retry["timestamp"] == "2026-03-14T12:00:00.123457+00:00"
 
