@@ -371,6 +371,11 @@ var appSettings = {
   ARCHIVE_CONSUMER_GROUP: 'archive'
   ANALYZE_CONSUMER_GROUP: 'analyzer'
   STREAM_CONSUMER_GROUP: 'live'
+  EVENTHUB_SEND_TIMEOUT_SECONDS: '10'
+  EVENTHUB_RETRY_TOTAL: '3'
+  EVENTHUB_RETRY_BACKOFF_SECONDS: '0.8'
+  EVENTHUB_RETRY_BACKOFF_MAX_SECONDS: '4'
+  EVENTHUB_PRODUCER_CONNECTIONS: '4'
 
   // PostgreSQL: an Entra token is fetched for each new pool connection
   POSTGRES_HOST: postgres.outputs.host
