@@ -83,7 +83,7 @@ class DevHost:
     # functions ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        from shared import migrate
+        from shared import events, migrate
         from shared.settings import get_settings, reset_settings
 
         await migrate.apply(os.environ["DATABASE_URL"])
@@ -95,9 +95,12 @@ class DevHost:
             settings.eventhub_name,
             partition_count=int(os.environ.get("DEVHOST_PARTITIONS", "4")),
         )
-        await self._start_amqp(self.hub)
-        reset_settings()
-        settings = get_settings()
+        if os.environ.get("DEVHOST_EVENTHUB", "amqp").strip().lower() == "memory":
+            events.install(self.hub)
+        else:
+            await self._start_amqp(self.hub)
+            reset_settings()
+            settings = get_settings()
         self.signalr = self._signalr_hub(settings.signalr_hub)
 
         web_app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -120,7 +123,8 @@ class DevHost:
 
     async def _start_amqp(self, hub: LocalEventHub) -> None:
         """An AMQP endpoint in front of the in-process hub, so ingest sends through the real
-        `azure-eventhub` producer (shared/events.py) as it does in Azure."""
+        `azure-eventhub` producer (shared/events.py) as it does in Azure. DEVHOST_EVENTHUB=memory
+        hands ingest the hub directly instead (the benchmark's comparison)."""
         from devhost.amqp import AmqpEndpoint
 
         self.amqp = AmqpEndpoint(

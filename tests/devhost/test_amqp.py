@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import asyncpg
 import orjson
 import pytest
 from aiohttp import web
@@ -21,6 +22,7 @@ from azure.eventhub.aio import EventHubProducerClient
 from devhost.amqp import AmqpEndpoint, Refusal
 from devhost.eventhub import LocalEventHub
 from devhost.http import routes
+from devhost.process import DevHostProcess
 from devhost.registry import discover, invoke
 from shared import events
 from shared.errors import TooLarge, Unavailable
@@ -336,3 +338,30 @@ async def test_an_event_over_the_limit_is_413_through_the_route(ingest_route: Ro
         assert ep.amqp.deliveries == 0
     finally:
         await ep.amqp.close()
+
+
+async def test_the_dev_host_ingests_through_the_producer(dev_host: DevHostProcess) -> None:
+    """`python -m devhost` as `make dev` runs it: ingest's publisher is the SDK producer, and
+    what it sends over AMQP becomes rows."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{dev_host.base_url}/api/health") as response,
+    ):
+        health = await response.json()
+    assert health["checks"]["eventhub"] == {"status": "ok", "mode": "producer", "hub": "logs"}
+    records = [record(service=f"svc-{i % 3}", message=f"m{i}") for i in range(30)]
+    status, body, _ = await post(f"{dev_host.base_url}/api/logs", records)
+    assert status == 202
+    conn = await asyncpg.connect(dev_host.database_url)
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            rows = await conn.fetch(
+                "SELECT id, service FROM system_logs WHERE id = ANY($1::text[])", body["ids"]
+            )
+            if len(rows) == 30:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+    assert sorted(r["id"] for r in rows) == sorted(body["ids"])
