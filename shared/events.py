@@ -96,7 +96,6 @@ class EventHubPublisher:
             raise
         except TimeoutError as exc:
             log.warning("Event Hubs did not confirm a send within %.1f s", timeout)
-            await self._discard()
             raise Unavailable(
                 f"Event Hubs did not confirm the send within {timeout:g} s; retry later",
                 retry_after=RETRY_AFTER_SECONDS,
@@ -106,14 +105,6 @@ class EventHubPublisher:
             raise Unavailable(
                 "Event Hubs refused the batch; retry later", retry_after=RETRY_AFTER_SECONDS
             ) from exc
-
-    async def _discard(self) -> None:
-        """Drop producers whose send was cut short; the next publish starts fresh ones."""
-        producers, self._producers = self._producers, []
-        for producer in producers:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(2):
-                    await producer.close()
 
     async def close(self) -> None:
         producers, self._producers = self._producers, []
