@@ -36,6 +36,8 @@ INTERNAL_ERROR = b"amqp:internal-error"
 Deliver = Callable[[list[tuple[str, bytes]], str | None], Awaitable[None]]
 OPEN, BEGIN, ATTACH, FLOW, TRANSFER, DISPOSITION, DETACH, END, CLOSE = range(0x10, 0x19)
 SASL_INIT = 0x41
+LINK_CREDIT = 10_000
+"""Credit granted on attach; the SDK's sender renews its own count when it runs out."""
 
 
 def _long(value: int) -> dict[str, Any]:
@@ -60,7 +62,6 @@ class Link:
     delivery: bytearray = field(default_factory=bytearray)
     delivery_id: int = 0
     message_format: int = 0
-    outgoing: int = 0
 
 
 @dataclass
@@ -81,6 +82,7 @@ class AmqpEndpoint:
         max_message_size: int = 1024 * 1024,
         max_frame_size: int = 64 * 1024,
         last_sequence: Callable[[str], int] = lambda _pid: -1,
+        session_window: int = 65536,
     ) -> None:
         self.hub_name = hub_name
         self.partition_ids = list(partition_ids)
@@ -92,6 +94,8 @@ class AmqpEndpoint:
         """Messages received on the hub's links, refused ones included."""
         self.created_ms = int(time.time() * 1000)
         self.last_sequence = last_sequence
+        self.session_window = session_window
+        """Transfers a client may send on a session before a flow opens it again (half of it)."""
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self.port = 0
@@ -152,6 +156,14 @@ class AmqpEndpoint:
         }
 
 
+@dataclass
+class _Session:
+    outgoing: int = 0
+    """Our next transfer id on the session (replies on $cbs and $management)."""
+    unflowed: int = 0
+    """Transfers settled since the last flow that reopened the client's window."""
+
+
 class _Connection:
     def __init__(
         self, endpoint: AmqpEndpoint, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -160,6 +172,7 @@ class _Connection:
         self.reader = reader
         self.writer = writer
         self.links: dict[tuple[int, int], Link] = {}
+        self.sessions: dict[int, _Session] = {}
         self.max_frame = endpoint.max_frame_size
         self.next_handle = 0
 
@@ -206,7 +219,9 @@ class _Connection:
             self.max_frame = min(self.endpoint.max_frame_size, f[2] or self.max_frame)
             self.send(0, pf.OpenFrame("devhost", None, self.max_frame, 65535, None, *[None] * 5))
         elif code == BEGIN:
-            self.send(channel, pf.BeginFrame(channel, 0, 65536, 65536, 255, None, None, None))
+            window = self.endpoint.session_window
+            self.sessions[channel] = _Session()
+            self.send(channel, pf.BeginFrame(channel, 0, window, window, 255, None, None, None))
         elif code == ATTACH:
             self.attach(channel, f)
         elif code == TRANSFER:
@@ -217,6 +232,7 @@ class _Connection:
                 self.send(channel, pf.DetachFrame(link.handle, True, None))
         elif code == END:
             self.links = {k: v for k, v in self.links.items() if k[0] != channel}
+            self.sessions.pop(channel, None)
             self.send(channel, pf.EndFrame(None))
 
     def attach(self, channel: int, f: list[Any]) -> None:
@@ -244,10 +260,11 @@ class _Connection:
             None,
         )
         self.send(channel, attach)
+        window = self.endpoint.session_window
         if not client_receives:
             self.send(
                 channel,
-                pf.FlowFrame(0, 65536, 0, 65536, link.handle, f[9] or 0, 10_000, None, None),
+                pf.FlowFrame(0, window, 0, window, link.handle, f[9] or 0, LINK_CREDIT, None, None),
             )
 
     async def transfer(self, channel: int, f: list[Any]) -> None:
@@ -288,6 +305,13 @@ class _Connection:
             channel,
             pf.DispositionFrame(True, link.delivery_id, link.delivery_id, True, state, None),
         )
+        session = self.sessions[channel]
+        session.unflowed += 1
+        if session.unflowed * 2 >= self.endpoint.session_window:
+            session.unflowed = 0
+            window = self.endpoint.session_window
+            flow = pf.FlowFrame(link.delivery_id + 1, window, session.outgoing, window, None)
+            self.send(channel, flow)
 
     def reply(self, channel: int, node: str, request: Message) -> None:
         props = request.application_properties or {}
@@ -310,12 +334,13 @@ class _Connection:
         if link is None:
             return
         body = bytes(encode_payload(bytearray(), answer))
-        tag = struct.pack(">I", link.outgoing)
+        session = self.sessions[channel]
+        tag = struct.pack(">I", session.outgoing)
         self.send(
             channel,
-            pf.TransferFrame(link.handle, link.outgoing, tag, 0, True, False, payload=body),
+            pf.TransferFrame(link.handle, session.outgoing, tag, 0, True, False, payload=body),
         )
-        link.outgoing += 1
+        session.outgoing += 1
 
 
 def _partition(address: str) -> str | None:

@@ -147,6 +147,28 @@ async def test_an_event_over_the_limit_is_413_and_sends_nothing() -> None:
     assert ep.amqp.deliveries == 0 and ep.received == []
 
 
+async def test_the_session_window_is_reopened_as_deliveries_are_settled() -> None:
+    """The SDK stops sending on a session whose incoming window is spent: the endpoint's
+    flow frames must reopen it (a window of 4, 25 sends)."""
+    hub = LocalEventHub("logs", partition_count=4)
+    hub.register("test")
+    amqp = AmqpEndpoint("logs", ["0", "1", "2", "3"], hub.publish, session_window=4)
+    await amqp.start()
+    conn = Connection("EventHubConnection", connection_string=amqp.connection_string)
+    publisher = events.EventHubPublisher(
+        Settings(eventhub_connection=conn, eventhub_send_timeout_seconds=5)
+    )
+    try:
+        for n in range(25):
+            await publisher.publish([("engine", str(n).encode())])
+    finally:
+        await publisher.close()
+        await amqp.close()
+    assert [e.body for e in hub.partition_for("engine").events] == [
+        str(n).encode() for n in range(25)
+    ]
+
+
 async def test_partition_keys_are_sent_concurrently(endpoint: Endpoint) -> None:
     settings = endpoint.settings(eventhub_producer_connections=4)
     publisher = events.EventHubPublisher(settings)
