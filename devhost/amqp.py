@@ -33,6 +33,8 @@ BATCH_FORMAT = 0x80013700
 PARTITION_KEY = b"x-opt-partition-key"
 SERVER_BUSY = b"com.microsoft:server-busy"
 INTERNAL_ERROR = b"amqp:internal-error"
+NOT_FOUND = b"amqp:not-found"
+NODES = ("$cbs", "$management")
 Deliver = Callable[[list[tuple[str, bytes]], str | None], Awaitable[None]]
 OPEN, BEGIN, ATTACH, FLOW, TRANSFER, DISPOSITION, DETACH, END, CLOSE = range(0x10, 0x19)
 SASL_INIT = 0x41
@@ -62,6 +64,7 @@ class Link:
     delivery: bytearray = field(default_factory=bytearray)
     delivery_id: int = 0
     message_format: int = 0
+    refused: bool = False
 
 
 @dataclass
@@ -134,6 +137,16 @@ class AmqpEndpoint:
         finally:
             self._connections.discard(task)
             writer.close()
+
+    def serves(self, address: str, client_receives: bool) -> bool:
+        """Links it has: replies from $cbs and $management; sends to those, the hub and its
+        partitions (there is no receive side: the consumers read the in-process hub)."""
+        if address in NODES:
+            return True
+        hub, _, pid = address.partition("/Partitions/")
+        return (
+            not client_receives and hub == self.hub_name and (not pid or pid in self.partition_ids)
+        )
 
     def node_properties(self, request: dict[bytes, Any]) -> dict[str, Any]:
         """$management READ of com.microsoft:eventhub or com.microsoft:partition."""
@@ -228,7 +241,7 @@ class _Connection:
             await self.transfer(channel, f)
         elif code == DETACH:
             link = self.links.pop((channel, f[0]), None)
-            if link is not None:
+            if link is not None and not link.refused:
                 self.send(channel, pf.DetachFrame(link.handle, True, None))
         elif code == END:
             self.links = {k: v for k, v in self.links.items() if k[0] != channel}
@@ -260,6 +273,11 @@ class _Connection:
             None,
         )
         self.send(channel, attach)
+        if not self.endpoint.serves(address, client_receives):
+            link.refused = True
+            error = AMQPError(NOT_FOUND, f"the dev host has no entity {address!r} to attach to")
+            self.send(channel, pf.DetachFrame(link.handle, True, error))
+            return
         window = self.endpoint.session_window
         if not client_receives:
             self.send(
@@ -275,8 +293,11 @@ class _Connection:
         if f[5]:  # more frames follow
             return
         payload, link.delivery = bytes(link.delivery), bytearray()
+        if link.refused:  # sent before the client read the detach
+            self.settle(channel, link, Rejected(AMQPError(NOT_FOUND, "no such entity")))
+            return
         message = decode_payload(memoryview(payload))
-        if link.address in ("$cbs", "$management"):
+        if link.address in NODES:
             self.settle(channel, link, Accepted())
             self.reply(channel, link.address, message)
             return
@@ -315,12 +336,14 @@ class _Connection:
 
     def reply(self, channel: int, node: str, request: Message) -> None:
         props = request.application_properties or {}
-        value = None
-        if node == "$management":
+        value, status = None, {"status-code": 200, "status-description": "OK"}
+        if node == "$management" and _text(props.get(b"name")) != self.endpoint.hub_name:
+            status = {"status-code": 404, "status-description": "no such event hub"}
+        elif node == "$management":
             value = self.endpoint.node_properties(props)
         answer = Message(
             properties=Properties(correlation_id=request.properties.message_id),
-            application_properties={"status-code": 200, "status-description": "OK"},
+            application_properties=status,
             value=value,
         )
         link = next(

@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 from azure.eventhub import EventData
 from azure.eventhub.aio import EventHubProducerClient
+from azure.eventhub.exceptions import EventHubError
 
 from devhost.amqp import AmqpEndpoint, Refusal
 from devhost.eventhub import LocalEventHub
@@ -98,6 +99,12 @@ async def test_management_reads_hub_and_partition_properties(endpoint: Endpoint)
         after = await client.get_partition_properties("2")
     assert after["id"] == "2" and not after["is_empty"]
     assert after["last_enqueued_sequence_number"] == 2
+    other = EventHubProducerClient.from_connection_string(
+        endpoint.amqp.connection_string, eventhub_name="other", retry_total=0
+    )
+    async with other:
+        with pytest.raises(EventHubError, match="Status code: 404"):
+            await other.get_eventhub_properties()
     assert [e.body for e in endpoint.hub.partitions[2].events] == [b"a", b"b", b"c"]
 
 
@@ -145,6 +152,28 @@ async def test_an_event_over_the_limit_is_413_and_sends_nothing() -> None:
     assert caught.value.status == 413
     assert caught.value.detail["bytes"] == 10_000 and caught.value.detail["limit"] <= 4096
     assert ep.amqp.deliveries == 0 and ep.received == []
+
+
+@pytest.mark.parametrize("hub", ["other-hub", "logs/Partitions/9"])
+async def test_a_link_to_an_entity_the_endpoint_lacks_is_refused(
+    endpoint: Endpoint, hub: str
+) -> None:
+    client = EventHubProducerClient.from_connection_string(
+        endpoint.amqp.connection_string.replace("EntityPath=logs", f"EntityPath={hub}"),
+        eventhub_name=hub.partition("/")[0],
+        retry_total=0,
+    )
+    async with client:
+        with pytest.raises(EventHubError) as caught:
+            if "/" in hub:
+                batch = await client.create_batch(partition_id=hub.rpartition("/")[2])
+            else:
+                batch = await client.create_batch()
+            batch.add(EventData(b"x"))
+            await client.send_batch(batch)
+    assert endpoint.received == [] and endpoint.hub.backlog() == 0
+    refusals = ("amqp:not-found", "Status code: 404", "Invalid partition 9")
+    assert any(r in str(caught.value) for r in refusals), caught.value
 
 
 async def test_the_session_window_is_reopened_as_deliveries_are_settled() -> None:
