@@ -54,6 +54,7 @@ class DevHost:
         self.postgres: EmbeddedPostgres | None = None
         self.azurite: Azurite | None = None
         self.hub: LocalEventHub | None = None
+        self.amqp: Any = None
         self.signalr: Any = None
         self.runner: web.AppRunner | None = None
         self.specs: list[FunctionSpec] = []
@@ -96,7 +97,12 @@ class DevHost:
             settings.eventhub_name,
             partition_count=int(os.environ.get("DEVHOST_PARTITIONS", "4")),
         )
-        events.install(self.hub)
+        if os.environ.get("DEVHOST_EVENTHUB", "amqp").strip().lower() == "memory":
+            events.install(self.hub)
+        else:
+            await self._start_amqp(self.hub)
+            reset_settings()
+            settings = get_settings()
         self.signalr = self._signalr_hub(settings.signalr_hub)
 
         web_app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -116,6 +122,21 @@ class DevHost:
         self._start_timers()
         if self.demo:
             self._start_demo()
+
+    async def _start_amqp(self, hub: LocalEventHub) -> None:
+        """An AMQP endpoint in front of the in-process hub, so ingest sends through the real
+        `azure-eventhub` producer (shared/events.py) as it does in Azure. DEVHOST_EVENTHUB=memory
+        hands ingest the hub directly instead (the benchmark's comparison)."""
+        from devhost.amqp import AmqpEndpoint
+
+        self.amqp = AmqpEndpoint(
+            hub.name,
+            [p.id for p in hub.partitions],
+            hub.publish,
+            last_sequence=lambda pid: hub.partitions[int(pid)].next_sequence - 1,
+        )
+        await self.amqp.start("127.0.0.1")
+        os.environ["EventHubConnection"] = self.amqp.connection_string
 
     def _signalr_hub(self, hub_name: str) -> Any:
         needs_hub = any(
@@ -316,6 +337,8 @@ class DevHost:
         if self.signalr is not None:
             await self.signalr.close()
         await _close_shared()
+        if self.amqp is not None:
+            await self.amqp.close()
 
 
 def _call_builder(spec: FunctionSpec) -> Any:
@@ -328,7 +351,11 @@ def _call_builder(spec: FunctionSpec) -> Any:
 
 
 async def _close_shared() -> None:
-    from shared import blob
+    from shared import blob, events
+    from shared.settings import get_settings
+
+    with contextlib.suppress(Exception):
+        await events.publisher(get_settings()).close()
 
     with contextlib.suppress(Exception):
         from shared import db

@@ -132,6 +132,12 @@ class Settings:
     archive_consumer_group: str = "archive"
     analyze_consumer_group: str = "analyzer"
     stream_consumer_group: str = "live"
+    # The ingest producer: a send's time limit (then 503), the SDK's retries, its connections
+    eventhub_send_timeout_seconds: float = 10.0
+    eventhub_retry_total: int = 3
+    eventhub_retry_backoff_seconds: float = 0.8
+    eventhub_retry_backoff_max_seconds: float = 4.0
+    eventhub_producer_connections: int = 4
 
     # PostgreSQL: a URL locally; host/database/user with a Microsoft Entra token in Azure
     database_url: str = ""
@@ -225,6 +231,19 @@ class Settings:
             archive_consumer_group=_str(env, "ARCHIVE_CONSUMER_GROUP", cls.archive_consumer_group),
             analyze_consumer_group=_str(env, "ANALYZE_CONSUMER_GROUP", cls.analyze_consumer_group),
             stream_consumer_group=_str(env, "STREAM_CONSUMER_GROUP", cls.stream_consumer_group),
+            eventhub_send_timeout_seconds=_float(
+                env, "EVENTHUB_SEND_TIMEOUT_SECONDS", cls.eventhub_send_timeout_seconds
+            ),
+            eventhub_retry_total=_int(env, "EVENTHUB_RETRY_TOTAL", cls.eventhub_retry_total),
+            eventhub_retry_backoff_seconds=_float(
+                env, "EVENTHUB_RETRY_BACKOFF_SECONDS", cls.eventhub_retry_backoff_seconds
+            ),
+            eventhub_retry_backoff_max_seconds=_float(
+                env, "EVENTHUB_RETRY_BACKOFF_MAX_SECONDS", cls.eventhub_retry_backoff_max_seconds
+            ),
+            eventhub_producer_connections=_int(
+                env, "EVENTHUB_PRODUCER_CONNECTIONS", cls.eventhub_producer_connections
+            ),
             database_url=_str(env, "DATABASE_URL"),
             postgres_host=_str(env, "POSTGRES_HOST"),
             postgres_database=_str(env, "POSTGRES_DATABASE", cls.postgres_database),
