@@ -41,6 +41,14 @@ class Caller:
     def may_read_service(self, service: str) -> bool:
         return self.services is None or service in self.services
 
+    def describe(self) -> dict[str, Any]:
+        """What the caller may see, for the dashboard: role, services, the fields withheld."""
+        return {
+            "role": self.role.value,
+            "services": None if self.services is None else list(self.services),
+            "hidden_fields": [] if self.role is Role.ADMIN else list(READER_HIDDEN_FIELDS),
+        }
+
     def view(self, record: dict[str, Any]) -> dict[str, Any]:
         """The record as this caller may see it."""
         if self.role is Role.ADMIN:

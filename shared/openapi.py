@@ -392,6 +392,14 @@ def _other_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/me": {
+            "get": {
+                "operationId": "who_am_i",
+                "summary": "The caller's role, services and the record fields withheld from it",
+                "security": SECURED,
+                "responses": {"200": _json(any_json, "Caller"), **_errors(401, 403)},
+            }
+        },
         "/reports/current": {
             "get": {
                 "operationId": "current_report",

@@ -71,6 +71,7 @@ export function createApi(getKey, onUnauthorised) {
     record: (id) => json("GET", "logs/" + encodeURIComponent(id)),
     stats: (range = "1h") => json("GET", "logs/stats", { params: new URLSearchParams({ range }) }),
     alerts: () => json("GET", "alerts"),
+    me: () => json("GET", "me"),
     currentReport: () => json("GET", "reports/current"),
     reports: (limit = 48) => json("GET", "reports", { params: new URLSearchParams({ limit: String(limit) }) }),
     exportBlob: async (filters, format) => {

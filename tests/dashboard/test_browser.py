@@ -310,6 +310,22 @@ async def test_a_reader_never_sees_admin_only_fields(dashboard: Dashboard) -> No
     text = await detail.inner_text()
     assert not [h for h in hidden if h in text]
     await expect(dashboard.page.get_by_test_id("detail-stack")).to_have_count(0)
+    for name in ("stack_trace", "exception_message", "ip_address", "user_agent"):
+        await expect(dashboard.page.get_by_test_id(f"hidden-{name}")).to_have_text(
+            "hidden for your role"
+        )
+
+
+async def test_an_admin_sees_no_field_marked_hidden(dashboard: Dashboard) -> None:
+    await dashboard.open(ADMIN_KEY)
+    word = marker()
+    [record_id] = await dashboard.post(
+        [record(message=f"all fields {word}", level="ERROR", stack_trace="Traceback: shown")]
+    )
+    await expect(dashboard.row(record_id)).to_be_visible(timeout=5_000)
+    await dashboard.row(record_id).click()
+    await expect(dashboard.page.get_by_test_id("detail-stack")).to_contain_text("shown")
+    await expect(dashboard.page.locator("[data-testid^=hidden-]")).to_have_count(0)
 
 
 @pytest.mark.parametrize(
