@@ -174,7 +174,7 @@ def build_batch(
         accept(record)
         keep_body(body)
     for i in needing_a_closer_look(bodies):
-        batch.accepted[i], bodies[i] = finish(batch.accepted[i], bodies[i])
+        batch.accepted[i], bodies[i] = finish(batch.accepted[i], bodies[i], settings.redaction_salt)
     batch.events = [(r["service"], body) for r, body in zip(batch.accepted, bodies, strict=True)]
     if not batch.accepted:
         if batch.refused_service:

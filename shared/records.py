@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from shared import levels, redaction
+from shared import levels, redaction, service_names
 from shared.access import Caller
 from shared.settings import Settings
 
@@ -41,6 +41,8 @@ FIELDS: tuple[str, ...] = (
     "user_agent",
 )
 SERVER_FIELDS = frozenset({"received_at", "level_no"})
+REDACTED_COUNTS = "_redacted"
+"""Event body member: how many secrets of each kind ingest redacted from the record."""
 """Assigned at ingest; a client's values for them are ignored."""
 INPUT_FIELDS = frozenset(FIELDS) - SERVER_FIELDS
 
@@ -303,8 +305,9 @@ def _service(value: Any, caller: Caller) -> str:
     if value is not None:
         if not isinstance(value, str):
             raise RecordError(f"service must be a string, not {_type_name(value)}")
-        if len(value) > SHORT_FIELD_CHARS:
-            raise RecordError(f"service is longer than {SHORT_FIELD_CHARS} characters")
+        refused = service_names.problem(value)
+        if refused is not None:
+            raise RecordError(refused)
     bound = caller.service
     if bound is None:
         return value or UNKNOWN_SERVICE
@@ -362,7 +365,7 @@ def normalize_in(raw: Any, ctx: Context) -> dict[str, Any]:
     if (
         ctx.caller.service is not None
         or service.__class__ is not str
-        or not 0 < len(service) <= SHORT_FIELD_CHARS
+        or not service_names.is_known_good(service)
     ):
         service = _service(service, ctx.caller)
     record_id = get("id")
@@ -439,9 +442,12 @@ def encode_unredacted(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
     return record, body
 
 
-def finish(record: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
-    """Redact a record its screen flagged, replace any U+0000, and serialise it again."""
-    redaction.redact_record(record)
+def finish(record: dict[str, Any], body: bytes, salt: str = "") -> tuple[dict[str, Any], bytes]:
+    """Redact a record its screen flagged, replace any U+0000, and serialise it again. What
+    was redacted is counted by kind in `_redacted` (never the values)."""
+    counts = redaction.redact_record(record, salt)
+    if counts:
+        record[REDACTED_COUNTS] = dict(counts)
     if ESCAPED_NUL in body:
         record = _without_nul(record)
     return record, _dumps(record)
@@ -474,7 +480,7 @@ def prepare(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
     """Validate, normalise and redact one record; return it with its event body."""
     record, body = encode_unredacted(raw, ctx)
     if _needs_a_closer_look(body):
-        return finish(record, body)
+        return finish(record, body, ctx.settings.redaction_salt)
     return record, body
 
 

@@ -53,7 +53,7 @@ def norm(raw: Any, caller: Caller, settings: Settings, now: datetime) -> dict[st
         ({"message": "m", "user_agent": 1}, "user_agent must be a string, not number"),
         ({"message": "m", "service": 1}, "service must be a string, not number"),
         ({"message": "m", "request_id": "r" * 257}, "request_id is longer than 256 characters"),
-        ({"message": "m", "service": "s" * 257}, "service is longer than 256 characters"),
+        ({"message": "m", "service": "s" * 257}, "is not a service name: use 1-64 characters"),
         ({"message": "m", "user_agent": "u" * 1025}, "user_agent is longer than 1024"),
         ({"message": "m", "extra_data": [1]}, "extra_data must be a JSON object, not array"),
         ({"message": "m", "extra_data": "x"}, "extra_data must be a JSON object, not str"),
