@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from shared import alerts, blob, db, levels, monitor, retention
+from shared import alerts, blob, db, leaks, levels, monitor, retention
 from shared.errors import NotFound
 from shared.settings import Settings
 
@@ -126,6 +126,7 @@ async def build(
         "active_alerts": active,
         "function_health": function_health,
         "last_retention": await retention.latest_run(conn),
+        "secrets_redacted": await leaks.counts(conn, start, end),
     }
 
 
@@ -240,6 +241,9 @@ def view(report: dict[str, Any], services: tuple[str, ...] | None) -> dict[str, 
         "response_times": {s: v for s, v in report["response_times"].items() if s in allowed},
         "new_alerts": new_alerts,
         "active_alerts": active_alerts,
+        "secrets_redacted": [
+            c for c in report.get("secrets_redacted", []) if c["service"] in allowed
+        ],
     }
 
 
