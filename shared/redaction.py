@@ -680,7 +680,7 @@ def _redact_aws_secrets(text: str, found: Found | None = None) -> str:
         near = any(0 <= m.start() - end <= AWS_CONTEXT_CHARS for end in contexts)
         if near and _looks_random(value):
             found.append("cloud_key")
-            return "[REDACTED:cloud_key]"
+            return "[REDACTED:aws_secret]"
         return value
 
     return _AWS_SECRET.sub(one, text)
@@ -761,7 +761,7 @@ RULES: tuple[Rule, ...] = (
         r"==",
         _sub(
             r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])",
-            "[REDACTED:cloud_key]",
+            "[REDACTED:storage_key]",
             "cloud_key",
         ),
     ),
@@ -770,7 +770,7 @@ RULES: tuple[Rule, ...] = (
         r"AKIA|ASIA",
         _sub(
             r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])",
-            "[REDACTED:cloud_key]",
+            "[REDACTED:aws_key]",
             "cloud_key",
         ),
     ),
