@@ -141,7 +141,29 @@ SEGMENT_KEY_WORDS: dict[str, tuple[str, bool]] = {
     "webhooks": ("webhook", True),
 }
 """Segment word: (kind, loose)."""
-KEY_OWNERS: frozenset[str] = frozenset(
+EXCHANGES: frozenset[str] = frozenset(
+    {
+        "binance",
+        "okx",
+        "bybit",
+        "kucoin",
+        "kraken",
+        "coinbase",
+        "bitget",
+        "gate",
+        "gateio",
+        "huobi",
+        "htx",
+        "mexc",
+        "bitfinex",
+        "bitstamp",
+        "deribit",
+        "bitmex",
+        "gemini",
+    }
+)
+"""Exchanges whose name before `key` makes it an exchange credential (`okx_key`)."""
+KEY_OWNERS: frozenset[str] = EXCHANGES | frozenset(
     {
         "api",
         "secret",
@@ -165,23 +187,6 @@ KEY_OWNERS: frozenset[str] = frozenset(
         "ssh",
         "admin",
         "ingest",
-        "binance",
-        "okx",
-        "bybit",
-        "kucoin",
-        "kraken",
-        "coinbase",
-        "bitget",
-        "gate",
-        "gateio",
-        "huobi",
-        "htx",
-        "mexc",
-        "bitfinex",
-        "bitstamp",
-        "deribit",
-        "bitmex",
-        "gemini",
         "openai",
         "anthropic",
         "telegram",
@@ -246,10 +251,7 @@ def _keeps(value: Any) -> bool:
 
 # --- by value: key=value pairs in text -----------------------------------------------------
 
-_EXCHANGES = (
-    r"binance|okx|bybit|kucoin|kraken|coinbase|bitget|gate(?:io)?|huobi|mexc|bitfinex"
-    r"|bitstamp|deribit|bitmex"
-)
+_EXCHANGES = "|".join(sorted(EXCHANGES, key=len, reverse=True))
 _STRONG_TEXT_KEY = (
     r"password|passwd|passphrase|secret|api[ _.-]?key|access[ _.-]?key|private[ _.-]?key"
     r"|priv[_.-]?key|account[_.-]?key|auth[_.-]?key|hmac[_.-]?key|signing[_.-]?key"
@@ -415,20 +417,7 @@ _KEY_STARTS: tuple[str, ...] = (
     "exchange",
     "trading",
     "bot",
-    "binance",
-    "okx",
-    "bybit",
-    "kucoin",
-    "kraken",
-    "coinbase",
-    "bitget",
-    "gate",
-    "huobi",
-    "mexc",
-    "bitfinex",
-    "bitstamp",
-    "deribit",
-    "bitmex",
+    *sorted(EXCHANGES),
 )
 
 

@@ -41,25 +41,32 @@ class Clock:
         return self.now
 
 
+def file_source(path: Path, interval: float) -> tuple[KeySource, Clock]:
+    clock = Clock()
+    settings = Settings(keys_file=str(path), keys_refresh_seconds=interval)
+    return KeySource(settings, KeyRing.from_entries, clock), clock
+
+
+def reader(key: str, source: KeySource) -> str:
+    return authenticate({"X-Api-Key": key}, [Role.READER], source.current()).name
+
+
 def test_a_revoked_key_works_until_the_interval_passes_then_never(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "local.settings.json"
     key = make_key(path, "desk", capsys)
-    clock = Clock()
-    source = KeySource(
-        Settings(keys_file=str(path), keys_refresh_seconds=60), KeyRing.from_entries, clock
-    )
-    assert authenticate({"X-Api-Key": key}, [Role.READER], source.current()).name == "desk"
+    source, clock = file_source(path, 60)
+    assert reader(key, source) == "desk"
     assert keys.main(["--file", str(path), "revoke", "desk"]) == 0
     clock.now += 59
-    assert authenticate({"X-Api-Key": key}, [Role.READER], source.current()).name == "desk"
+    assert reader(key, source) == "desk"
     clock.now += 1
     with pytest.raises(Unauthorised):
-        authenticate({"X-Api-Key": key}, [Role.READER], source.current())
+        reader(key, source)
     new = make_key(path, "desk-2", capsys)
     clock.now += 60
-    assert authenticate({"X-Api-Key": new}, [Role.READER], source.current()).name == "desk-2"
+    assert reader(new, source) == "desk-2"
 
 
 def test_a_broken_file_keeps_the_keys_last_read(
@@ -67,14 +74,11 @@ def test_a_broken_file_keeps_the_keys_last_read(
 ) -> None:
     path = tmp_path / "local.settings.json"
     key = make_key(path, "desk", capsys)
-    clock = Clock()
-    source = KeySource(
-        Settings(keys_file=str(path), keys_refresh_seconds=1), KeyRing.from_entries, clock
-    )
+    source, clock = file_source(path, 1)
     source.current()
     path.write_text('{"Values": {"API_KEYS": "[{\\"hash\\": ', encoding="utf-8")
     clock.now += 5
-    assert authenticate({"X-Api-Key": key}, [Role.READER], source.current()).name == "desk"
+    assert reader(key, source) == "desk"
 
 
 def test_without_a_source_the_keys_are_the_settings_own(tmp_path: Path) -> None:
