@@ -5,6 +5,8 @@ unchanged; the leaks are counted per service and kind."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import time
 import uuid
@@ -82,3 +84,20 @@ async def test_the_corpus_leaves_no_secret_in_storage_search_export_or_stats(dev
     assert sum(counted.values()) >= len(SECRETS)
     assert {"jwt", "telegram_token", "private_key", "mnemonic", "webhook"} <= set(counted)
     assert not leaked(text)
+
+
+async def test_the_servers_csv_export_writes_formula_cells_as_text(dev_host) -> None:
+    service = f"formula-{uuid.uuid4().hex[:8]}"
+    messages = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(A1)", "ok"]
+    records = [{"service": service, "message": m, "id": str(uuid.uuid4())} for m in messages]
+    status, body, _ = await post(dev_host.base_url, records)
+    assert status == 202, body
+    assert len(await wait_for_rows(dev_host.database_url, body["ids"])) == len(records)
+    query = [("service", service), ("format", "csv")]
+    status, text = await get(dev_host.base_url, "logs/export", query)
+    assert status == 200
+    rows = list(csv.reader(io.StringIO(text)))
+    column = rows[0].index("message")
+    assert sorted(r[column] for r in rows[1:]) == sorted(
+        ["'" + m if m[0] in "=+@" else m for m in messages]
+    )
