@@ -1,6 +1,6 @@
-"""The secrets corpus end to end through `python -m devhost`: POST /api/logs, the rows in
-PostgreSQL, search, both exports and the stats hold no secret from it; look-alikes arrive
-unchanged; the leaks are counted per service and kind."""
+"""The secrets corpus end to end through `python -m devhost`: POST /api/logs, the live stream
+to an admin, the rows in PostgreSQL, search, both exports and the stats hold no secret from
+it; look-alikes arrive unchanged; the leaks are counted per service and kind."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import orjson
 
 from tests.e2e.test_ingest_to_postgres import post, wait_for_rows
 from tests.records.test_secrets_corpus import LOOK_ALIKES, SECRETS, raw_record
+from tests.stream.conftest import ListenerFactory
 
 ADMIN = {"X-Api-Key": "dev-admin-key"}
 SERVICE = f"corpus-{uuid.uuid4().hex[:8]}"
@@ -41,13 +42,26 @@ def leaked(text: str) -> list[str]:
     return [f"{e['kind']} in {e['field']}" for e in SECRETS if e["secret"] in text]
 
 
-async def test_the_corpus_leaves_no_secret_in_storage_search_export_or_stats(dev_host) -> None:
+async def test_the_corpus_leaves_no_secret_in_stream_storage_search_export_or_stats(
+    dev_host, listen: ListenerFactory
+) -> None:
+    stream = await listen(f"{dev_host.base_url}/api", headers=ADMIN)
     records = [sent(e) for e in SECRETS + LOOK_ALIKES]
     status, body, _ = await post(dev_host.base_url, records)
     assert status == 202, body
     assert body["accepted"] == len(records) and body["rejected"] == []
     rows = await wait_for_rows(dev_host.database_url, body["ids"], timeout=20)
     assert len(rows) == len(records)
+
+    def streamed() -> list[dict[str, Any]]:
+        arrays = stream.received.get("logs", [])
+        return [r for (array,) in arrays for r in array if r.get("service") == SERVICE]
+
+    deadline = time.monotonic() + 20
+    while len(streamed()) < len(records) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert len(streamed()) == len(records)
+    assert not leaked(orjson.dumps(streamed()).decode())
 
     stored = orjson.dumps([dict(r) for r in rows], default=str).decode()
     assert not leaked(stored)
