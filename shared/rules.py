@@ -33,7 +33,9 @@ SEARCHABLE_FIELDS: tuple[str, ...] = fields.PATTERN_FIELDS
 """The record fields a pattern rule may match (the field table's `pattern` fields)."""
 DEFAULT_PATTERN_FIELDS = ("message", "exception_type", "exception_message")
 
-RuleType = Literal["pattern", "error_rate", "slow_response", "silence", "sequence_gap"]
+RuleType = Literal[
+    "pattern", "error_rate", "slow_response", "silence", "sequence_gap", "secret_leak"
+]
 
 _COMMON = {
     "name",
@@ -51,6 +53,7 @@ _FIELDS_BY_TYPE: dict[str, set[str]] = {
     "slow_response": _COMMON | {"threshold_ms", "field"},
     "silence": _COMMON | {"minutes"},
     "sequence_gap": _COMMON | {"seq_field", "process_field"},
+    "secret_leak": _COMMON | {"threshold"},
 }
 
 
@@ -96,6 +99,7 @@ class RuleSet:
     slow_response: tuple[Rule, ...] = ()
     silence: tuple[Rule, ...] = ()
     sequence_gap: tuple[Rule, ...] = ()
+    secret_leak: tuple[Rule, ...] = ()
     by_name: dict[str, Rule] = field(default_factory=dict)
 
     @classmethod
@@ -114,6 +118,7 @@ class RuleSet:
             slow_response=tuple(r for r in rules if r.type == "slow_response"),
             silence=tuple(r for r in rules if r.type == "silence"),
             sequence_gap=tuple(r for r in rules if r.type == "sequence_gap"),
+            secret_leak=tuple(r for r in rules if r.type == "secret_leak"),
             by_name={r.name: r for r in rules},
         )
 
@@ -245,6 +250,8 @@ def parse_rule(raw: Any, index: int, settings: Settings) -> Rule | None:
         options.update(
             minutes=int(_number(name, "minutes", raw.get("minutes", settings.silence_minutes), 1))
         )
+    elif kind == "secret_leak":
+        options.update(threshold=int(_number(name, "threshold", raw.get("threshold", 1), 1)))
     else:
         options.update(
             seq_field=_text(name, "seq_field", raw.get("seq_field", "seq")),
