@@ -180,6 +180,10 @@ HOSTILE = [
 ]
 
 
+async def page_chip_texts(dashboard: Dashboard) -> list[str]:
+    return await dashboard.page.locator("[data-testid=filter-services] .chip").all_inner_texts()
+
+
 async def test_hostile_records_render_as_text_and_run_nothing(dashboard: Dashboard) -> None:
     await dashboard.open(ADMIN_KEY)
     word = marker()
@@ -197,7 +201,8 @@ async def test_hostile_records_render_as_text_and_run_nothing(dashboard: Dashboa
             ),
         ]
     )
-    # A service name with markup never reaches a reader's service chips: ingest refuses it.
+    # A service name with markup never reaches a reader's service chips: ingest keeps the
+    # record under `unknown` and moves the name into extra_data, where it shows as text.
     async with (
         aiohttp.ClientSession() as session,
         session.post(
@@ -206,8 +211,12 @@ async def test_hostile_records_render_as_text_and_run_nothing(dashboard: Dashboa
             headers={"Authorization": f"Bearer {INGEST_KEY}"},
         ) as response,
     ):
-        refused = await response.json()
-    assert response.status == 400 and "service" in refused["detail"][0]["error"], refused
+        kept = await response.json()
+    assert response.status == 202 and kept["coerced"] == 1, kept
+    [moved] = kept["ids"]
+    await expect(dashboard.row(moved)).to_contain_text("unknown", timeout=5_000)
+    chips = await page_chip_texts(dashboard)
+    assert not [c for c in chips if "<" in c or "svc" in c], chips
     for record_id in (plain, hostile):
         await expect(dashboard.row(record_id)).to_be_visible(timeout=5_000)
     page = dashboard.page
