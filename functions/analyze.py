@@ -2,6 +2,7 @@
 alert maintenance. Alert changes go to the dashboard over SignalR target `alert`."""
 
 import logging
+import typing
 
 import azure.functions as func
 
@@ -48,7 +49,9 @@ def _deliveries(events: list[func.EventHubEvent]) -> list[analysis.Delivery]:
 )
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
 async def analyze(
-    events: list[func.EventHubEvent], signalr: func.Out[str], context: func.Context
+    events: typing.List[func.EventHubEvent],  # noqa: UP006 (the Python worker refuses list[...])
+    signalr: func.Out[str],
+    context: func.Context,
 ) -> None:
     attempt, final = retries.attempt(context)
     outcome = await analysis.analyze_or_dead_letter(

@@ -1,6 +1,7 @@
 """Archive: each Event Hub batch from the archive consumer group becomes one gzip NDJSON blob."""
 
 import logging
+import typing
 
 import azure.functions as func
 
@@ -43,7 +44,10 @@ def _batch(events: list[func.EventHubEvent], event_hub: str) -> archive.Batch:
     cardinality=func.Cardinality.MANY,
     data_type=func.DataType.BINARY,
 )
-async def archive_events(events: list[func.EventHubEvent], context: func.Context) -> None:
+async def archive_events(
+    events: typing.List[func.EventHubEvent],  # noqa: UP006 (the Python worker refuses list[...])
+    context: func.Context,
+) -> None:
     settings = get_settings()
     attempt, final = retries.attempt(context)
     outcome = await archive.archive_or_dead_letter(

@@ -1,6 +1,7 @@
 """The store function: each Event Hub batch into PostgreSQL, idempotently."""
 
 import logging
+import typing
 
 import azure.functions as func
 
@@ -20,7 +21,10 @@ log = logging.getLogger(__name__)
     cardinality="many",
     data_type="binary",
 )
-async def store(events: list[func.EventHubEvent], context: func.Context) -> None:
+async def store(
+    events: typing.List[func.EventHubEvent],  # noqa: UP006 (the Python worker refuses list[...])
+    context: func.Context,
+) -> None:
     retry = context.retry_context
     attempt = retry.retry_count if retry is not None else 0
     max_attempts = retry.max_retry_count if retry is not None else 0

@@ -1,5 +1,7 @@
 """The live stream: each Event Hub batch to the dashboard over SignalR, and negotiate."""
 
+import typing
+
 import azure.functions as func
 
 from functions.http import json_errors, reply
@@ -21,7 +23,10 @@ SIGNALR = {"hub_name": "%SIGNALR_HUB%", "connection_string_setting": "AzureSigna
     data_type="binary",
 )
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
-async def stream(events: list[func.EventHubEvent], signalr: func.Out[str]) -> None:
+async def stream(
+    events: typing.List[func.EventHubEvent],  # noqa: UP006 (the Python worker refuses list[...])
+    signalr: func.Out[str],
+) -> None:
     messages = live.batch_messages([event.get_body() for event in events], get_settings())
     if messages:
         signalr.set(live.encode(messages))
