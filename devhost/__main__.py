@@ -15,6 +15,7 @@ import sys
 
 from devhost import loop
 from devhost.host import DevHost
+from devhost.runtime import LoadError
 
 
 def _flag(name: str) -> bool:
@@ -52,6 +53,9 @@ def main() -> int:
         loop.run(serve(host))
     except KeyboardInterrupt:
         pass
+    except LoadError as exc:
+        print(f"the app does not load: {exc}", file=sys.stderr, flush=True)
+        return 1
     finally:
         host.stop_services()
     return 0

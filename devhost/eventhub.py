@@ -1,6 +1,6 @@
 """An in-process Event Hub: partitions chosen by partition key, sequence numbers, enqueued
 times, a cursor per consumer group and partition, and consumers that call Event Hub-triggered
-functions with batches shaped by host.json and the host's retry policy."""
+functions with batches shaped by host.json, under each function's own retry policy."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ import orjson
 from azure.functions.eventhub import EventHubTriggerConverter
 from azure.functions.meta import Datum
 
+from devhost.hostdata import host_time
+from devhost.registry import RetryPolicy
 from shared.errors import Unavailable
 
 log = logging.getLogger("devhost.eventhub")
@@ -31,7 +33,8 @@ class StoredEvent:
     sequence_number: int
     enqueued_time: datetime
     enqueued_text: str
-    """enqueued_time in ISO 8601, formatted once per publish rather than per reader."""
+    """enqueued_time as the host sends it (seven fractional digits, Z), formatted once per
+    publish rather than per reader."""
 
     @property
     def offset(self) -> int:
@@ -97,7 +100,7 @@ class LocalEventHub:
         if self.backlog() + len(events) > self.capacity:
             raise Unavailable("the event hub is throttling: consumers are behind", retry_after=2)
         now = datetime.now(UTC)
-        now_text = now.isoformat()
+        now_text = host_time(now)
         touched = set()
         partitions: dict[str, Partition] = {}
         for key, body in events:
@@ -114,28 +117,18 @@ class LocalEventHub:
 
 @dataclass(frozen=True)
 class BatchShape:
-    """host.json `extensions.eventHubs` and `retry`, as the dev host applies them."""
+    """host.json `extensions.eventHubs`, as the dev host applies it."""
 
     max_batch: int = 100
     max_wait: float = 0.2
-    max_retries: int = 0
-    min_interval: float = 1.0
-    max_interval: float = 60.0
 
     @classmethod
     def from_host_json(cls, host: dict[str, Any]) -> BatchShape:
         hubs = host.get("extensions", {}).get("eventHubs", {})
-        retry = host.get("retry", {})
         return cls(
             max_batch=int(hubs.get("maxEventBatchSize", cls.max_batch)),
             max_wait=timespan(hubs.get("maxWaitTime", "00:00:00.2")),
-            max_retries=int(retry.get("maxRetryCount", 0)),
-            min_interval=timespan(retry.get("minimumInterval", "00:00:01")),
-            max_interval=timespan(retry.get("maximumInterval", "00:01:00")),
         )
-
-    def delay(self, attempt: int) -> float:
-        return min(self.min_interval * 2**attempt, self.max_interval)
 
 
 def timespan(value: str) -> float:
@@ -248,8 +241,10 @@ class Consumer:
         deliver: Deliver,
         name: str,
         build: Build = trigger_events,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.build = build
+        self.retry = retry or RetryPolicy()
         self.hub = hub
         self.group = group
         self.partition = partition
@@ -279,11 +274,11 @@ class Consumer:
                 p.arrived.set()
 
     async def _process(self, batch: list[StoredEvent], stop: asyncio.Event) -> bool:
-        """Invoke with the host's retry policy; like the real host, move on after the last
-        retry (the function is expected to dead-letter before that). False: stopped before the
-        batch was done, so it must not be checkpointed."""
+        """Invoke under the function's own retry policy; like the real host, move on after the
+        last retry (the function is expected to dead-letter before that). False: stopped before
+        the batch was done, so it must not be checkpointed."""
         attempt = 0
-        max_retries = self.shape.max_retries
+        max_retries = self.retry.max_retry_count
         while True:
             events = self.build(self.hub, self.group, self.partition, batch)
             try:
@@ -303,5 +298,5 @@ class Consumer:
                     )
                     return True
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.shape.delay(attempt))
+                    await asyncio.wait_for(stop.wait(), self.retry.delay(attempt))
                 attempt += 1

@@ -8,6 +8,7 @@ are declared; an unknown field is an error, as it is in protobuf."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, ClassVar
 
 
@@ -74,17 +75,27 @@ class _SameSite:
 setattr(_SameSite, "None", 0)
 
 
-class RpcHttpCookie(Message):
-    SameSite = _SameSite
-    fields = dict.fromkeys(
-        ("name", "value", "domain", "path", "expires", "secure", "http_only", "max_age"), object
-    ) | {"same_site": int}
-
-
 NullableString = _message("NullableString", {"value": str})
 NullableBool = _message("NullableBool", {"value": bool})
 NullableDouble = _message("NullableDouble", {"value": float})
 NullableTimestamp = _message("NullableTimestamp", {"value": object})
+
+
+class RpcHttpCookie(Message):
+    SameSite = _SameSite
+    fields = {
+        "name": str,
+        "value": str,
+        "domain": NullableString,
+        "path": NullableString,
+        "expires": NullableTimestamp,
+        "secure": NullableBool,
+        "http_only": NullableBool,
+        "same_site": int,
+        "max_age": NullableDouble,
+    }
+
+
 CollectionBytes = _message("CollectionBytes", {"bytes": list})
 CollectionString = _message("CollectionString", {"string": list})
 CollectionDouble = _message("CollectionDouble", {"double": list})
@@ -133,9 +144,9 @@ RpcRetryOptions = _message(
     "RpcRetryOptions",
     {
         "max_retry_count": int,
-        "delay_interval": object,
-        "minimum_interval": object,
-        "maximum_interval": object,
+        "delay_interval": timedelta,
+        "minimum_interval": timedelta,
+        "maximum_interval": timedelta,
         "retry_strategy": str,
     },
 )

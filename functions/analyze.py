@@ -8,6 +8,7 @@ import azure.functions as func
 
 from functions import retries
 from functions.http import json_errors, query_pairs, reply
+from functions.retry_policy import EVENT_HUB_RETRY
 from shared import access, analysis, params
 from shared.access import Role
 from shared.archive import metadata_array, parse_enqueued_time, partition_from_metadata
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 
 bp = func.Blueprint()
 
-SIGNALR = {"hub_name": "logs", "connection_string_setting": "AzureSignalRConnectionString"}
+SIGNALR = {"hub_name": "%SIGNALR_HUB%", "connection_string_setting": "AzureSignalRConnectionString"}
 
 
 def _deliveries(events: list[func.EventHubEvent]) -> list[analysis.Delivery]:
@@ -39,6 +40,7 @@ def _deliveries(events: list[func.EventHubEvent]) -> list[analysis.Delivery]:
 
 
 @bp.function_name("analyze")
+@bp.retry(**EVENT_HUB_RETRY)
 @bp.event_hub_message_trigger(
     arg_name="events",
     event_hub_name="%EVENTHUB_NAME%",
@@ -70,7 +72,7 @@ async def analyze(
 
 
 @bp.function_name("alert_maintenance")
-@bp.timer_trigger(arg_name="timer", schedule="0 * * * * *", run_on_startup=True)
+@bp.timer_trigger(arg_name="timer", schedule="0 * * * * *", run_on_startup=False)
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
 async def alert_maintenance(timer: func.TimerRequest, signalr: func.Out[str]) -> None:
     outcome = await analysis.maintain(get_settings())

@@ -6,6 +6,7 @@ import typing
 import azure.functions as func
 
 from functions import retries
+from functions.retry_policy import EVENT_HUB_RETRY
 from shared import archive
 from shared.settings import get_settings
 
@@ -36,6 +37,7 @@ def _batch(events: list[func.EventHubEvent], event_hub: str) -> archive.Batch:
 
 
 @bp.function_name("archive")
+@bp.retry(**EVENT_HUB_RETRY)
 @bp.event_hub_message_trigger(
     arg_name="events",
     event_hub_name="%EVENTHUB_NAME%",

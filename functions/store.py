@@ -5,6 +5,7 @@ import typing
 
 import azure.functions as func
 
+from functions.retry_policy import EVENT_HUB_RETRY
 from shared import sink
 from shared.settings import get_settings
 
@@ -13,6 +14,7 @@ log = logging.getLogger(__name__)
 
 
 @bp.function_name("store")
+@bp.retry(**EVENT_HUB_RETRY)
 @bp.event_hub_message_trigger(
     arg_name="events",
     event_hub_name="%EVENTHUB_NAME%",

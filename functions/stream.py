@@ -5,6 +5,7 @@ import typing
 import azure.functions as func
 
 from functions.http import json_errors, reply
+from functions.retry_policy import EVENT_HUB_RETRY
 from shared import stream as live
 from shared.settings import get_settings
 
@@ -14,6 +15,7 @@ SIGNALR = {"hub_name": "%SIGNALR_HUB%", "connection_string_setting": "AzureSigna
 
 
 @bp.function_name("stream")
+@bp.retry(**EVENT_HUB_RETRY)
 @bp.event_hub_message_trigger(
     arg_name="events",
     event_hub_name="%EVENTHUB_NAME%",

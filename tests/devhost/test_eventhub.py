@@ -10,6 +10,7 @@ from devhost.eventhub import (
     timespan,
     trigger_events,
 )
+from devhost.registry import RetryPolicy
 from shared.errors import Unavailable
 
 
@@ -39,7 +40,11 @@ async def test_trigger_events_carry_the_hosts_metadata() -> None:
 
 async def test_each_consumer_group_reads_every_event_and_retries_failures() -> None:
     hub = LocalEventHub("logs", partition_count=1)
-    shape = BatchShape(max_batch=10, max_wait=0.01, max_retries=3, min_interval=0.01)
+    shape = BatchShape(max_batch=10, max_wait=0.01)
+    policies = {
+        "a": RetryPolicy(),
+        "b": RetryPolicy(max_retry_count=3, strategy="fixed_delay", delay_interval=0.01),
+    }
     seen: dict[str, list[bytes]] = {"a": [], "b": []}
     attempts: list[tuple[int, int]] = []
 
@@ -56,7 +61,9 @@ async def test_each_consumer_group_reads_every_event_and_retries_failures() -> N
     tasks = []
     for group, deliver in (("a", deliver_a), ("b", deliver_b)):
         hub.register(group)
-        consumer = Consumer(hub, group, hub.partitions[0], shape, deliver, group)
+        consumer = Consumer(
+            hub, group, hub.partitions[0], shape, deliver, group, retry=policies[group]
+        )
         tasks.append(asyncio.create_task(consumer.run(stop)))
     await hub.publish([("k", str(i).encode()) for i in range(5)])
     async with asyncio.timeout(5):
@@ -78,11 +85,34 @@ async def test_a_hub_whose_consumers_are_far_behind_refuses_with_503() -> None:
     assert refused.value.status == 503 and refused.value.headers["Retry-After"]
 
 
-def test_timespans() -> None:
+def test_timespans_and_retry_delays() -> None:
     assert timespan("00:00:00.200") == pytest.approx(0.2)
     assert timespan("00:05:00") == 300
-    shape = BatchShape(min_interval=1, max_interval=5)
-    assert [shape.delay(i) for i in range(5)] == [1, 2, 4, 5, 5]
+    exponential = RetryPolicy(12, "exponential_backoff", minimum_interval=1, maximum_interval=5)
+    assert [exponential.delay(i) for i in range(5)] == [1, 2, 4, 5, 5]
+    fixed = RetryPolicy(3, "fixed_delay", delay_interval=2)
+    assert [fixed.delay(i) for i in range(3)] == [2, 2, 2]
+
+
+async def test_a_function_without_a_retry_policy_gets_one_attempt_then_moves_on() -> None:
+    hub = LocalEventHub("logs", partition_count=1)
+    hub.register("g")
+    attempts: list[tuple[int, int]] = []
+
+    async def failing(events, attempt, max_retry) -> None:
+        attempts.append((attempt, max_retry))
+        raise RuntimeError("sink down")
+
+    stop = asyncio.Event()
+    consumer = Consumer(hub, "g", hub.partitions[0], BatchShape(10, 0.01), failing, "g")
+    task = asyncio.create_task(consumer.run(stop))
+    await hub.publish([("k", b"x")])
+    async with asyncio.timeout(5):
+        while hub.backlog():
+            await asyncio.sleep(0.01)
+    stop.set()
+    await task
+    assert attempts == [(0, 0)]
 
 
 async def test_trigger_events_match_what_the_sdks_converter_builds() -> None:

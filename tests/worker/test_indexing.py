@@ -5,6 +5,7 @@ worker keeps its registry in module globals and imports the app in-process."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -97,3 +98,52 @@ def test_every_event_hub_function_takes_its_batch_as_typing_list() -> None:
         assert hint == typing.List[func.EventHubEvent], fn.get_function_name()  # noqa: UP006
         checked += 1
     assert checked == 4
+
+
+LOAD = """
+import asyncio, json, sys
+from pathlib import Path
+from devhost.registry import load
+from devhost.runtime import LoadError
+try:
+    worker, specs = asyncio.run(load(Path(sys.argv[1])))
+except LoadError as exc:
+    print(json.dumps({"refused": str(exc)}))
+else:
+    print(json.dumps({s.name: {"trigger": s.trigger.props, "retry": vars(s.retry)} for s in specs}))
+"""
+
+
+def _load(app_dir: Path) -> dict:
+    """What the dev host's loading path (registry.load, run by DevHost.start) makes of an app."""
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD, str(app_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_dev_host_refuses_an_app_the_worker_would_not_load(tmp_path: Path) -> None:
+    (tmp_path / "function_app.py").write_text(textwrap.dedent(BROKEN_APP))
+    loaded = _load(tmp_path)
+    assert "cannot load the batch function" in loaded["refused"]
+    assert "invalid non-type annotation" in loaded["refused"]
+
+
+def test_every_event_hub_function_declares_its_own_retry_policy_and_no_timer_runs_on_startup() -> (
+    None
+):
+    loaded = _load(ROOT)
+    event_hub = {n: s for n, s in loaded.items() if s["trigger"]["type"] == "eventHubTrigger"}
+    assert set(event_hub) == {"store", "archive", "analyze", "stream"}
+    for name, spec in event_hub.items():
+        assert spec["retry"]["max_retry_count"] > 0, name
+        assert spec["retry"]["strategy"] in ("fixed_delay", "exponential_backoff"), name
+    timers = {n: s for n, s in loaded.items() if s["trigger"]["type"] == "timerTrigger"}
+    assert len(timers) >= 3
+    for name, spec in timers.items():
+        assert spec["trigger"].get("runOnStartup") is False, name
