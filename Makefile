@@ -8,7 +8,6 @@ INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 WORKER_RUNTIME := .worker-runtime
 WORKER_STAMP := $(WORKER_RUNTIME)/.installed
-PORT ?= 7071
 
 .PHONY: setup dev test lint index bench migrate replay verify clean
 
@@ -44,8 +43,9 @@ $(DASHBOARD): $(NODE_STAMP) $(DASHBOARD_SOURCES)
 
 setup: $(PY_STAMP) $(WORKER_STAMP) $(NODE_STAMP) $(DASHBOARD)
 
+# exec: the dev host is make's own child, so it notices when make is killed and stops.
 dev: setup
-	PORT=$(PORT) $(PY) -m devhost
+	exec env $(if $(PORT),PORT=$(PORT)) $(PY) -m devhost
 
 lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,9 +1,9 @@
-"""`python -m devhost`: the whole pipeline on http://127.0.0.1:$PORT (default 7071).
+"""`python -m devhost`: the whole pipeline on http://127.0.0.1:$PORT.
 
-Environment: PORT, HOST (default 127.0.0.1), DATABASE_URL (else embedded PostgreSQL under
-.devdata/), DEMO=1 to play the trading bots, DEVHOST_PARTITIONS (default 4), DEVHOST_WORKERS
-(processes for the Event Hub-triggered functions; default one per core, 0 runs them all in
-this process)."""
+Environment: PORT (default 7071, or a free port, said so, when 7071 is taken), HOST (default
+127.0.0.1), DATABASE_URL (else embedded PostgreSQL under .devdata/), DEMO=1 to play the trading
+bots, DEVHOST_PARTITIONS (default 4), DEVHOST_WORKERS (processes for the Event Hub-triggered
+functions; default one per core, 0 runs them all in this process)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import os
 import signal
 import sys
 
-from devhost import loop
-from devhost.host import DevHost
+from devhost import lifeline, loop
+from devhost.host import DevHost, chosen_port
 from devhost.runtime import LoadError
 
 
@@ -43,9 +43,11 @@ def main() -> int:
     )
     logging.getLogger("azure").setLevel(logging.WARNING)
     logging.getLogger("pgserver").setLevel(logging.WARNING)
+    lifeline.exit_with_parent()
+    explicit_port = os.environ.get("PORT", "").strip()
     host = DevHost(
         host=os.environ.get("HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORT", "7071")),
+        port=int(explicit_port) if explicit_port else chosen_port("the dev host", 7071),
         demo=_flag("DEMO"),
     )
     try:

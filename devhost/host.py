@@ -70,7 +70,7 @@ class DevHost:
             self.postgres = EmbeddedPostgres(data / "postgres")
             os.environ["DATABASE_URL"] = self.postgres.start()
         if "ArchiveStorage" not in explicit:
-            port = free_port(int(os.environ.get("AZURITE_PORT", "10000")))
+            port = chosen_port("Azurite", int(os.environ.get("AZURITE_PORT", "10000")))
             self.azurite = Azurite(ROOT, data / "azurite", port)
             os.environ["ArchiveStorage"] = self.azurite.start()
 
@@ -305,6 +305,14 @@ class DevHost:
         await _close_shared()
         if self.runtime is not None:
             self.runtime.stop()
+
+
+def chosen_port(what: str, preferred: int) -> int:
+    """`preferred` if it is free, else a free port, saying so."""
+    port = free_port(preferred)
+    if port != preferred:
+        print(f"{what}: port {preferred} is taken; using port {port}", flush=True)
+    return port
 
 
 def resolve_hub(binding: Binding) -> str:
