@@ -86,6 +86,7 @@ class DevHost:
         from shared import events, migrate
         from shared.settings import get_settings, reset_settings
 
+        hostdata.take_shortcuts(os.environ)
         self.runtime, self.specs = await load()
         await migrate.apply(os.environ["DATABASE_URL"])
         reset_settings()

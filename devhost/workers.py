@@ -234,6 +234,7 @@ def serve(socket_path: str, functions: Sequence[str]) -> None:
 
 
 async def _serve(socket_path: str, functions: Sequence[str]) -> None:
+    hostdata.take_shortcuts(os.environ)
     runtime, loaded = await load()
     specs = {s.name: s for s in loaded if s.name in functions}
     missing = set(functions) - set(specs)

@@ -101,6 +101,10 @@ async def main() -> None:
     )
     response = await worker.invoke("batch", inputs, metadata, (2, 3))
     report["batch"] = hostdata.outputs(response)
+    undo = hostdata.memoize_enqueued_times()
+    response = await worker.invoke("batch", inputs, metadata, (2, 3))
+    report["batch_dev_host"] = hostdata.outputs(response)
+    undo()
     try:
         await worker.invoke("failing", inputs, metadata)
     except InvocationFailed as exc:
@@ -171,6 +175,30 @@ def test_an_event_hubs_batch_reaches_the_function_as_the_host_sends_it(report) -
     assert system["x-opt-partition-key"] == system["PartitionKey"] == "trading-engine"
     assert system["x-opt-enqueued-time"] == system["EnqueuedTimeUtc"] == sent["texts"][0]
     assert batch["retry"] == [2, 3]
+
+
+def test_the_dev_host_shortcut_gives_the_function_the_same_events(report) -> None:
+    seen = report[0]
+    assert seen["batch_dev_host"] == seen["batch"]
+
+
+def test_remembered_enqueued_time_parses_equal_the_sdks_own() -> None:
+    from azure.functions.eventhub import EventHubTriggerConverter
+
+    from devhost.hostdata import host_time, memoize_enqueued_times
+
+    start = datetime(2026, 12, 7, 23, 59, 59, 999999, UTC)
+    texts = [host_time(start + timedelta(microseconds=7 * i)) for i in range(50)]
+    texts += ["2026-12-07T13:52:04Z", "2026-12-07T13:52:04.5Z", "2026-12-07T13:52:04+00:00"]
+    expected = [EventHubTriggerConverter._parse_datetime(t) for t in texts]
+    undo = memoize_enqueued_times()
+    try:
+        assert [EventHubTriggerConverter._parse_datetime(t) for t in texts] == expected
+        assert [EventHubTriggerConverter._parse_datetime(t) for t in texts] == expected
+    finally:
+        undo()
+    assert "_parse_datetime" not in EventHubTriggerConverter.__dict__
+    assert all(e is not None and e.tzinfo is not None for e in expected)
 
 
 def test_the_worker_reports_each_functions_own_retry_policy(report) -> None:
