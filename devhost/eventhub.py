@@ -11,13 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
-
-import azure.functions as func
-import orjson
-from azure.functions.eventhub import EventHubTriggerConverter
-from azure.functions.meta import Datum
 
 from devhost.hostdata import host_time
 from devhost.registry import RetryPolicy
@@ -137,10 +131,6 @@ def timespan(value: str) -> float:
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
 @dataclass(frozen=True, slots=True)
 class EventColumns:
     """A batch of stored events as columns: what a trigger is built from, and what pickles at
@@ -163,69 +153,16 @@ class EventColumns:
         )
 
 
-def trigger_events(
-    hub: LocalEventHub, group: str, partition: Partition, batch: Sequence[StoredEvent]
-) -> list[func.EventHubEvent]:
-    """build_trigger for a batch of this hub's partition."""
-    return build_trigger(hub.name, group, partition.id, EventColumns.of(batch))
-
-
-def build_trigger(
-    hub_name: str, group: str, partition_id: str, columns: EventColumns
-) -> list[func.EventHubEvent]:
-    """The events as the Python worker builds them for cardinality many: EventHubEvent objects
-    sharing the host's trigger metadata (PartitionContext, SystemPropertiesArray, ...). Built
-    directly rather than through the SDK's converter, whose per-event strptime of the
-    enqueued time costs more than the functions themselves; tests check both agree."""
-    sequence_numbers = columns.sequence_numbers
-    keys = columns.keys
-    texts = columns.enqueued_texts
-    system = [
-        {"SequenceNumber": n, "Offset": n, "PartitionKey": k, "EnqueuedTimeUtc": t}
-        for n, k, t in zip(sequence_numbers, keys, texts, strict=True)
-    ]
-    metadata = {
-        "PartitionContext": Datum(
-            _json(
-                {
-                    "EventHubName": hub_name,
-                    "ConsumerGroup": group,
-                    "FullyQualifiedNamespace": "localhost",
-                    "PartitionId": partition_id,
-                }
-            ),
-            "json",
-        ),
-        "SystemPropertiesArray": Datum(_json(system), "json"),
-        "SequenceNumberArray": Datum(_json(sequence_numbers), "json"),
-        "PartitionKeyArray": Datum(_json(keys), "json"),
-        "EnqueuedTimeUtcArray": Datum(_json(texts), "json"),
-        "OffsetArray": Datum(_json(sequence_numbers), "json"),
-    }
-    return [
-        func.EventHubEvent(
-            body=body,
-            trigger_metadata=metadata,
-            enqueued_time=moment,
-            partition_key=key,
-            sequence_number=number,
-            offset=number,
-        )
-        for body, key, number, moment in zip(
-            columns.bodies, keys, sequence_numbers, columns.enqueued_times, strict=True
-        )
-    ]
-
-
-def converter_events(metadata: dict[str, Datum], bodies: list[bytes]) -> list[func.EventHubEvent]:
-    """What the SDK's own converter makes of the same trigger data (the reference)."""
-    data = Datum(SimpleNamespace(bytes=bodies), "collection_bytes")
-    return EventHubTriggerConverter.decode(data, trigger_metadata=metadata)
+def stored_events(
+    hub: LocalEventHub, group: str, partition: Partition, batch: list[StoredEvent]
+) -> list[StoredEvent]:
+    """The default `build`: the stored events themselves."""
+    return batch
 
 
 Deliver = Callable[[Any, int, int], Awaitable[None]]
 """Calls the function with (trigger, retry_count, max_retry_count): the trigger is what the
-consumer's `build` makes of the batch (by default the EventHubEvents)."""
+consumer's `build` makes of the batch (the dev host's: a worker Call)."""
 Build = Callable[["LocalEventHub", str, "Partition", list[StoredEvent]], Any]
 
 
@@ -240,7 +177,7 @@ class Consumer:
         shape: BatchShape,
         deliver: Deliver,
         name: str,
-        build: Build = trigger_events,
+        build: Build = stored_events,
         retry: RetryPolicy | None = None,
     ) -> None:
         self.build = build

@@ -5,9 +5,7 @@ worker keeps its registry in module globals and imports the app in-process."""
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -15,8 +13,7 @@ import azure.functions as func
 import pytest
 
 from devhost.registry import indexed
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.worker.conftest import ROOT, python, report
 
 BROKEN_APP = """
 import azure.functions as func
@@ -35,13 +32,7 @@ async def batch(events: list[func.EventHubEvent]) -> None:
 
 
 def _check(app_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "devhost.check", str(app_dir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return python("-m", "devhost.check", str(app_dir))
 
 
 def test_the_worker_loads_every_function_of_the_app() -> None:
@@ -116,15 +107,7 @@ else:
 
 def _load(app_dir: Path) -> dict:
     """What the dev host's loading path (registry.load, run by DevHost.start) makes of an app."""
-    result = subprocess.run(
-        [sys.executable, "-c", LOAD, str(app_dir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return report("-c", LOAD, str(app_dir))
 
 
 def test_the_dev_host_refuses_an_app_the_worker_would_not_load(tmp_path: Path) -> None:

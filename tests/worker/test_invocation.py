@@ -7,15 +7,13 @@ its functions saw, and the test compares that with what was sent."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.worker.conftest import report as python_report
 
 APP = """
 import json
@@ -127,15 +125,7 @@ asyncio.run(main())
 
 def _run(app_dir: Path, sent: dict) -> dict:
     (app_dir / "function_app.py").write_text(textwrap.dedent(APP))
-    result = subprocess.run(
-        [sys.executable, "-c", DRIVER, str(app_dir), json.dumps(sent)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return python_report("-c", DRIVER, str(app_dir), json.dumps(sent))
 
 
 @pytest.fixture(scope="module")
