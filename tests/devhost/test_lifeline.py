@@ -6,9 +6,11 @@ still uses it."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -77,7 +79,7 @@ WRAPPER = "import subprocess, sys; subprocess.call(sys.argv[1:])"
 """A command that runs the dev host as its child, as `make dev` does."""
 
 
-def test_killing_the_command_that_started_the_dev_host_stops_it(tmp_path: Path) -> None:
+def test_killing_the_command_that_started_the_dev_host_stops_it() -> None:
     host = _embedded_host()
     log = (host.data / "devhost.log").open("ab")
     parent = subprocess.Popen(
@@ -125,8 +127,11 @@ def _user(data: Path, seconds: float) -> subprocess.Popen[str]:
     return proc
 
 
-def test_an_embedded_postgres_stops_with_its_last_live_user(tmp_path: Path) -> None:
-    data = tmp_path / "pg"
+def test_an_embedded_postgres_stops_with_its_last_live_user() -> None:
+    # Not under pytest's tmp_path: as root, PostgreSQL runs as pgserver's own user, which
+    # must reach the data directory.
+    home = Path(tempfile.mkdtemp(prefix="pg-lifeline-"))
+    data = home / "pg"
     first = _user(data, 600)
     second = _user(data, 600)
     postmaster = _postmaster(data)
@@ -149,3 +154,4 @@ def test_an_embedded_postgres_stops_with_its_last_live_user(tmp_path: Path) -> N
                 proc.kill()
         if (data / "postmaster.pid").exists() and psutil.pid_exists(_postmaster(data)):
             os.kill(_postmaster(data), signal.SIGKILL)
+        shutil.rmtree(home, ignore_errors=True)
