@@ -6,14 +6,21 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
-PORT ?= 7071
+WORKER_RUNTIME := .worker-runtime
+WORKER_STAMP := $(WORKER_RUNTIME)/.installed
 
-.PHONY: setup dev test lint bench migrate replay verify clean
+.PHONY: setup dev test lint index bench migrate replay verify clean
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# The Python worker's request handlers (azure-functions-runtime), past the wheel's Python pin.
+$(WORKER_STAMP): requirements-worker.txt $(PY_STAMP)
+	rm -rf $(WORKER_RUNTIME)
+	$(VENV)/bin/pip install --quiet --no-deps --ignore-requires-python --target $(WORKER_RUNTIME) -r requirements-worker.txt
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -34,16 +41,21 @@ $(DASHBOARD): $(NODE_STAMP) $(DASHBOARD_SOURCES)
 	npm run --silent build:dashboard
 	touch $@
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(DASHBOARD)
+setup: $(PY_STAMP) $(WORKER_STAMP) $(NODE_STAMP) $(DASHBOARD)
 
+# exec: the dev host is make's own child, so it notices when make is killed and stops.
 dev: setup
-	PORT=$(PORT) $(PY) -m devhost
+	exec env $(if $(PORT),PORT=$(PORT)) $(PY) -m devhost
 
 lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: setup lint $(INFRA_STAMP)
+# The app as the Python worker indexes it in Azure: any load error fails here.
+index: $(PY_STAMP) $(WORKER_STAMP)
+	$(PY) -m devhost.check
+
+test: setup lint index $(INFRA_STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: setup
@@ -64,4 +76,4 @@ verify: $(PY_STAMP)
 	$(PY) -m shared.verify $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) node_modules .devdata .benchdata
+	rm -rf $(VENV) $(INFRA_VENV) $(WORKER_RUNTIME) node_modules .devdata .benchdata

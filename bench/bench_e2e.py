@@ -7,6 +7,7 @@ Side by side in one run: the dev host with every function in one process, with t
 Hub-triggered functions in one worker process, and with its default workers (one per core),
 all sending through the `azure-eventhub` producer over AMQP as in Azure, then the default
 workers with ingest handing records to the in-process hub instead (DEVHOST_EVENTHUB=memory),
+then the default workers parsing every record's enqueued time as Azure's worker does,
 each with the CPU the dev host (and its workers) spent per record, measured until it is
 idle again, so that the figures can be read on a machine loaded by other work."""
 
@@ -227,6 +228,9 @@ def measure(layout: dict[str, str], with_latency: bool) -> Run:
 
 
 ONE_PROCESS = {"DEVHOST_WORKERS": "0"}
+PARSE_EVERY_TIME = {"DEVHOST_ENQUEUED_TIMES": "parse"}
+"""Default workers, but every record's enqueued time parsed by the SDK, as Azure's worker does
+(the dev host otherwise parses each distinct enqueued time once: see bench_worker)."""
 ONE_WORKER = {"DEVHOST_WORKERS": "1"}
 DEFAULT: dict[str, str] = {}
 """Workers as the dev host chooses by default: one per core, at most one per function."""
@@ -241,6 +245,7 @@ def main() -> bool:
     one_worker = measure(ONE_WORKER, with_latency=False)
     worker = measure(DEFAULT, with_latency=True)
     shortcut = measure(IN_PROCESS_HUB, with_latency=False)
+    parsed = measure(PARSE_EVERY_TIME, with_latency=False)
     load = max(load, os.getloadavg()[0])
     workers = min(os.cpu_count() or 1, 4)
     p50, p95 = (
@@ -256,6 +261,8 @@ def main() -> bool:
         ("  ratio default / 20,000 target", f"{worker.rate / 20_000:.2f}"),
         ("sustained, in-process hub, no producer (records/s)", f"{shortcut.rate:,.0f}"),
         ("  ratio producer over AMQP / in-process hub", f"{worker.rate / shortcut.rate:.2f}"),
+        ("sustained, default, enqueued times parsed per record", f"{parsed.rate:,.0f}"),
+        ("  ratio parsed per record / default", f"{parsed.rate / worker.rate:.2f}"),
         ("dev host CPU, one process (us/record)", f"{single.host_cpu_us:.0f}"),
         ("dev host CPU, one worker (us/record)", f"{one_worker.host_cpu_us:.0f}"),
         ("dev host CPU, default (us/record)", f"{worker.host_cpu_us:.0f}"),
@@ -265,6 +272,7 @@ def main() -> bool:
             "  producer over AMQP - in-process hub (us/record)",
             f"{worker.host_cpu_us - shortcut.host_cpu_us:.0f}",
         ),
+        ("dev host CPU, parsed per record (us/record)", f"{parsed.host_cpu_us:.0f}"),
         (f"POST to row at {OFFERED_RATE:,}/s offered, p50 (s)", f"{p50:.3f}"),
         (f"POST to row at {OFFERED_RATE:,}/s offered, p95 (s)", f"{p95:.3f}"),
         ("  ratio p95 / 1 s target", f"{p95:.2f}"),

@@ -99,11 +99,9 @@ def bench_dsn() -> str:
     url = os.environ.get("BENCH_DATABASE_URL")
     if url:
         return url
-    import pgserver
+    from devhost import lifeline
 
-    data = ROOT / ".benchdata" / "search-pg"
-    data.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(data), cleanup_mode=None)
+    server = lifeline.embedded_postgres(ROOT / ".benchdata" / "search-pg")
 
     async def ensure_database() -> None:
         conn = await asyncpg.connect(server.get_uri())

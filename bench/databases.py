@@ -19,11 +19,9 @@ def server_url(folder: str) -> str:
     url = os.environ.get("BENCH_DATABASE_URL")
     if url:
         return url
-    import pgserver
+    from devhost import lifeline
 
-    data = ROOT / ".benchdata" / folder
-    data.parent.mkdir(parents=True, exist_ok=True)
-    return pgserver.get_server(str(data), cleanup_mode=None).get_uri()
+    return lifeline.embedded_postgres(ROOT / ".benchdata" / folder).get_uri()
 
 
 def with_database(url: str, name: str) -> str:

@@ -1,6 +1,6 @@
 """An in-process Event Hub: partitions chosen by partition key, sequence numbers, enqueued
 times, a cursor per consumer group and partition, and consumers that call Event Hub-triggered
-functions with batches shaped by host.json and the host's retry policy."""
+functions with batches shaped by host.json, under each function's own retry policy."""
 
 from __future__ import annotations
 
@@ -11,14 +11,10 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
-import azure.functions as func
-import orjson
-from azure.functions.eventhub import EventHubTriggerConverter
-from azure.functions.meta import Datum
-
+from devhost.hostdata import host_time
+from devhost.registry import RetryPolicy
 from shared.errors import Unavailable
 
 log = logging.getLogger("devhost.eventhub")
@@ -31,7 +27,8 @@ class StoredEvent:
     sequence_number: int
     enqueued_time: datetime
     enqueued_text: str
-    """enqueued_time in ISO 8601, formatted once per publish rather than per reader."""
+    """enqueued_time as the host sends it (seven fractional digits, Z), formatted once per
+    publish rather than per reader."""
 
     @property
     def offset(self) -> int:
@@ -100,7 +97,7 @@ class LocalEventHub:
         if self.backlog() + len(events) > self.capacity:
             raise Unavailable("the event hub is throttling: consumers are behind", retry_after=2)
         now = datetime.now(UTC)
-        now_text = now.isoformat()
+        now_text = host_time(now)
         touched = set()
         partitions: dict[str, Partition] = {}
         chosen = self.partitions[int(partition_id)] if partition_id is not None else None
@@ -118,38 +115,24 @@ class LocalEventHub:
 
 @dataclass(frozen=True)
 class BatchShape:
-    """host.json `extensions.eventHubs` and `retry`, as the dev host applies them."""
+    """host.json `extensions.eventHubs`, as the dev host applies it."""
 
     max_batch: int = 100
     max_wait: float = 0.2
-    max_retries: int = 0
-    min_interval: float = 1.0
-    max_interval: float = 60.0
 
     @classmethod
     def from_host_json(cls, host: dict[str, Any]) -> BatchShape:
         hubs = host.get("extensions", {}).get("eventHubs", {})
-        retry = host.get("retry", {})
         return cls(
             max_batch=int(hubs.get("maxEventBatchSize", cls.max_batch)),
             max_wait=timespan(hubs.get("maxWaitTime", "00:00:00.2")),
-            max_retries=int(retry.get("maxRetryCount", 0)),
-            min_interval=timespan(retry.get("minimumInterval", "00:00:01")),
-            max_interval=timespan(retry.get("maximumInterval", "00:01:00")),
         )
-
-    def delay(self, attempt: int) -> float:
-        return min(self.min_interval * 2**attempt, self.max_interval)
 
 
 def timespan(value: str) -> float:
     """Seconds in a .NET TimeSpan string like 00:00:01 or 00:00:00.200."""
     hours, minutes, seconds = value.split(":")
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,69 +157,16 @@ class EventColumns:
         )
 
 
-def trigger_events(
-    hub: LocalEventHub, group: str, partition: Partition, batch: Sequence[StoredEvent]
-) -> list[func.EventHubEvent]:
-    """build_trigger for a batch of this hub's partition."""
-    return build_trigger(hub.name, group, partition.id, EventColumns.of(batch))
-
-
-def build_trigger(
-    hub_name: str, group: str, partition_id: str, columns: EventColumns
-) -> list[func.EventHubEvent]:
-    """The events as the Python worker builds them for cardinality many: EventHubEvent objects
-    sharing the host's trigger metadata (PartitionContext, SystemPropertiesArray, ...). Built
-    directly rather than through the SDK's converter, whose per-event strptime of the
-    enqueued time costs more than the functions themselves; tests check both agree."""
-    sequence_numbers = columns.sequence_numbers
-    keys = columns.keys
-    texts = columns.enqueued_texts
-    system = [
-        {"SequenceNumber": n, "Offset": n, "PartitionKey": k, "EnqueuedTimeUtc": t}
-        for n, k, t in zip(sequence_numbers, keys, texts, strict=True)
-    ]
-    metadata = {
-        "PartitionContext": Datum(
-            _json(
-                {
-                    "EventHubName": hub_name,
-                    "ConsumerGroup": group,
-                    "FullyQualifiedNamespace": "localhost",
-                    "PartitionId": partition_id,
-                }
-            ),
-            "json",
-        ),
-        "SystemPropertiesArray": Datum(_json(system), "json"),
-        "SequenceNumberArray": Datum(_json(sequence_numbers), "json"),
-        "PartitionKeyArray": Datum(_json(keys), "json"),
-        "EnqueuedTimeUtcArray": Datum(_json(texts), "json"),
-        "OffsetArray": Datum(_json(sequence_numbers), "json"),
-    }
-    return [
-        func.EventHubEvent(
-            body=body,
-            trigger_metadata=metadata,
-            enqueued_time=moment,
-            partition_key=key,
-            sequence_number=number,
-            offset=number,
-        )
-        for body, key, number, moment in zip(
-            columns.bodies, keys, sequence_numbers, columns.enqueued_times, strict=True
-        )
-    ]
-
-
-def converter_events(metadata: dict[str, Datum], bodies: list[bytes]) -> list[func.EventHubEvent]:
-    """What the SDK's own converter makes of the same trigger data (the reference)."""
-    data = Datum(SimpleNamespace(bytes=bodies), "collection_bytes")
-    return EventHubTriggerConverter.decode(data, trigger_metadata=metadata)
+def stored_events(
+    hub: LocalEventHub, group: str, partition: Partition, batch: list[StoredEvent]
+) -> list[StoredEvent]:
+    """The default `build`: the stored events themselves."""
+    return batch
 
 
 Deliver = Callable[[Any, int, int], Awaitable[None]]
 """Calls the function with (trigger, retry_count, max_retry_count): the trigger is what the
-consumer's `build` makes of the batch (by default the EventHubEvents)."""
+consumer's `build` makes of the batch (the dev host's: a worker Call)."""
 Build = Callable[["LocalEventHub", str, "Partition", list[StoredEvent]], Any]
 
 
@@ -251,9 +181,11 @@ class Consumer:
         shape: BatchShape,
         deliver: Deliver,
         name: str,
-        build: Build = trigger_events,
+        build: Build = stored_events,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.build = build
+        self.retry = retry or RetryPolicy()
         self.hub = hub
         self.group = group
         self.partition = partition
@@ -283,11 +215,11 @@ class Consumer:
                 p.arrived.set()
 
     async def _process(self, batch: list[StoredEvent], stop: asyncio.Event) -> bool:
-        """Invoke with the host's retry policy; like the real host, move on after the last
-        retry (the function is expected to dead-letter before that). False: stopped before the
-        batch was done, so it must not be checkpointed."""
+        """Invoke under the function's own retry policy; like the real host, move on after the
+        last retry (the function is expected to dead-letter before that). False: stopped before
+        the batch was done, so it must not be checkpointed."""
         attempt = 0
-        max_retries = self.shape.max_retries
+        max_retries = self.retry.max_retry_count
         while True:
             events = self.build(self.hub, self.group, self.partition, batch)
             try:
@@ -307,5 +239,5 @@ class Consumer:
                     )
                     return True
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.shape.delay(attempt))
+                    await asyncio.wait_for(stop.wait(), self.retry.delay(attempt))
                 attempt += 1

@@ -1,26 +1,25 @@
-"""The dev host: starts the local services, loads `function_app`, and runs its HTTP routes,
-Event Hub consumers and timers on one event loop."""
+"""The dev host: starts the local services, loads `function_app` through the Python worker's
+own handlers (an app the worker refuses does not start), and runs its HTTP routes, Event Hub
+consumers and timers on one event loop, each invocation an invocation request shaped as the
+Functions host's."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import dataclasses
-import importlib
 import json
 import logging
 import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import azure.functions as func
 import orjson
 from aiohttp import web
-from azure.functions.timer import TimerRequest
 
-from devhost import collector, environment
+from devhost import collector, environment, hostdata
 from devhost.eventhub import (
     BatchShape,
     Consumer,
@@ -29,12 +28,13 @@ from devhost.eventhub import (
     Partition,
     StoredEvent,
 )
-from devhost.http import routes
-from devhost.registry import Binding, Context, FunctionSpec, RetryContext, discover, invoke
+from devhost.http import Reply, routes
+from devhost.registry import Binding, FunctionSpec, load
+from devhost.runtime import Worker
 from devhost.services import Azurite, EmbeddedPostgres, free_port
 from devhost.signalr_outputs import reaches_nobody
 from devhost.timers import Schedule
-from devhost.workers import Call, FunctionWorker, assign
+from devhost.workers import Call, FunctionWorker, assign, run_call
 
 log = logging.getLogger("devhost")
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +58,7 @@ class DevHost:
         self.signalr: Any = None
         self.runner: web.AppRunner | None = None
         self.specs: list[FunctionSpec] = []
+        self.runtime: Worker | None = None
         self.workers: list[FunctionWorker] = []
         self.host_json: dict[str, Any] = json.loads((ROOT / "host.json").read_text())
 
@@ -72,7 +73,7 @@ class DevHost:
             self.postgres = EmbeddedPostgres(data / "postgres")
             os.environ["DATABASE_URL"] = self.postgres.start()
         if "ArchiveStorage" not in explicit:
-            port = free_port(int(os.environ.get("AZURITE_PORT", "10000")))
+            port = chosen_port("Azurite", int(os.environ.get("AZURITE_PORT", "10000")))
             self.azurite = Azurite(ROOT, data / "azurite", port)
             os.environ["ArchiveStorage"] = self.azurite.start()
 
@@ -88,11 +89,11 @@ class DevHost:
         from shared import events, migrate
         from shared.settings import get_settings, reset_settings
 
+        hostdata.take_shortcuts(os.environ)
+        self.runtime, self.specs = await load()
         await migrate.apply(os.environ["DATABASE_URL"])
         reset_settings()
         settings = get_settings()
-        app = importlib.import_module("function_app").app
-        self.specs = discover(app)
         self.hub = LocalEventHub(
             settings.eventhub_name,
             partition_count=int(os.environ.get("DEVHOST_PARTITIONS", "4")),
@@ -157,40 +158,54 @@ class DevHost:
     async def _home(self, request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/api/dashboard")
 
-    async def _resolve_input(self, binding: Binding, trigger: Any) -> Any:
-        if binding.type == "signalRConnectionInfo":
-            user_id = None
-            match = _EXPRESSION.match(binding.props.get("userId") or "")
-            if match and isinstance(trigger, func.HttpRequest):
-                source = trigger.headers if match.group(1) == "headers" else trigger.params
-                user_id = source.get(match.group(2))
-            return json.dumps(self.signalr.connection_info(user_id))
-        raise RuntimeError(f"the dev host has no input binding of type {binding.type}")
+    def _connection_info(self, binding: Binding, request: web.Request) -> Any:
+        """The `signalRConnectionInfo` input: the hub's URL and a token for the user the
+        binding's userId expression names."""
+        if resolve_hub(binding) != self.signalr.hub_name:
+            raise RuntimeError(
+                f"{binding.name}: the dev host serves SignalR hub {self.signalr.hub_name!r}, "
+                f"not {binding.get('hubName')!r}"
+            )
+        user_id = None
+        match = _EXPRESSION.match(binding.props.get("userId") or "")
+        if match:
+            source = request.headers if match.group(1) == "headers" else request.query
+            user_id = source.get(match.group(2))
+        return hostdata.string_input(
+            binding.name, json.dumps(self.signalr.connection_info(user_id))
+        )
 
     async def _deliver_output(self, binding: Binding, value: Any) -> None:
         if binding.type != "signalR":
             raise RuntimeError(f"the dev host has no output binding of type {binding.type}")
+        hub = resolve_hub(binding)
+        if hub != self.signalr.hub_name:
+            log.warning("%s: no clients of SignalR hub %r in the dev host", binding.name, hub)
+            return
         if isinstance(value, str | bytes) and reaches_nobody(value, self.signalr.connection_count):
             return
         items = orjson.loads(value) if isinstance(value, str | bytes) else value
         for item in items if isinstance(items, list) else [items]:
             await self.signalr.apply(item)
 
-    async def _call(self, spec: FunctionSpec, trigger: Any, context: Context | None = None) -> Any:
-        inputs = {}
-        for binding in spec.extras:
-            if binding.direction == "in":
-                inputs[binding.name] = await self._resolve_input(binding, trigger)
-        return await invoke(
-            spec,
-            trigger,
-            context=context,
-            resolve_input=lambda b, _t: inputs[b.name],
-            deliver_output=self._deliver_output,
-        )
+    async def _deliver_outputs(self, spec: FunctionSpec, outputs: list[tuple[str, Any]]) -> None:
+        bindings = {b.name: b for b in spec.extras if b.direction == "out"}
+        for name, value in outputs:
+            if value is not None:
+                await self._deliver_output(bindings[name], value)
 
-    async def _invoke_http(self, spec: FunctionSpec, request: func.HttpRequest) -> Any:
-        return await self._call(spec, request)
+    async def _invoke_http(self, spec: FunctionSpec, request: web.Request, trigger: Any) -> Reply:
+        assert self.runtime is not None
+        inputs = [trigger]
+        for binding in spec.extras:
+            if binding.direction != "in":
+                continue
+            if binding.type != "signalRConnectionInfo":
+                raise RuntimeError(f"the dev host has no input binding of type {binding.type}")
+            inputs.append(self._connection_info(binding, request))
+        response = await self.runtime.invoke(spec.name, inputs)
+        await self._deliver_outputs(spec, hostdata.outputs(response))
+        return hostdata.http_response(response)
 
     async def _start_workers(self) -> None:
         """Worker processes for the Event Hub-triggered functions: DEVHOST_WORKERS of them,
@@ -223,33 +238,23 @@ class DevHost:
             if spec.trigger_type != "eventHubTrigger":
                 continue
             group = spec.trigger.get("consumerGroup") or "$Default"
-            many = (spec.trigger.props.get("cardinality") or "many").lower() == "many"
             self.hub.register(group)
-            worker = self._worker_of(spec)
+            deliver = self._delivery(spec, self._worker_of(spec))
             for partition in self.hub.partitions:
-                if worker is None:
-                    consumer = Consumer(
-                        self.hub,
-                        group,
-                        partition,
-                        shape,
-                        self._event_delivery(spec, many),
-                        spec.name,
-                    )
-                else:
-                    consumer = Consumer(
-                        self.hub,
-                        group,
-                        partition,
-                        shape,
-                        self._worker_delivery(spec, worker),
-                        spec.name,
-                        build=_call_builder(spec),
-                    )
+                consumer = Consumer(
+                    self.hub,
+                    group,
+                    partition,
+                    shape,
+                    deliver,
+                    spec.name,
+                    build=_call_builder(spec),
+                    retry=spec.retry,
+                )
                 self.tasks.append(asyncio.create_task(consumer.run(self.stop_event)))
 
-    def _worker_delivery(self, spec: FunctionSpec, worker: FunctionWorker) -> Any:
-        outputs = {b.name: b for b in spec.extras if b.direction == "out"}
+    def _delivery(self, spec: FunctionSpec, worker: FunctionWorker | None) -> Any:
+        """Runs a batch in the function's worker process, or on this process's runtime."""
 
         async def deliver(call: Call, attempt: int, max_retry: int) -> None:
             call = dataclasses.replace(
@@ -258,34 +263,28 @@ class DevHost:
                 max_retry_count=max_retry,
                 listeners=self.signalr is not None and self.signalr.connection_count > 0,
             )
-            for name, value in await worker.call(call):
-                await self._deliver_output(outputs[name], value)
-
-        return deliver
-
-    def _event_delivery(self, spec: FunctionSpec, many: bool) -> Any:
-        async def deliver(events: list[func.EventHubEvent], attempt: int, max_retry: int) -> None:
-            context = Context(spec.name, RetryContext(attempt, max_retry))
-            if many:
-                await self._call(spec, events, context)
+            if worker is not None:
+                outputs = await worker.call(call)
             else:
-                for event in events:
-                    await self._call(spec, event, context)
+                assert self.runtime is not None
+                outputs = await run_call(self.runtime, spec, call)
+            await self._deliver_outputs(spec, outputs)
 
         return deliver
 
     def _start_timers(self) -> None:
+        now = datetime.now(UTC)
         for spec in self.specs:
             if spec.trigger_type == "timerTrigger":
                 schedule = Schedule.parse(spec.trigger.get("schedule"))
-                run_on_startup = bool(spec.trigger.props.get("runOnStartup"))
-                self.tasks.append(
-                    asyncio.create_task(self._run_timer(spec, schedule, run_on_startup))
+                at_start = bool(spec.trigger.props.get("runOnStartup")) or runs_hourly(
+                    schedule, now
                 )
+                self.tasks.append(asyncio.create_task(self._run_timer(spec, schedule, at_start)))
 
-    async def _run_timer(self, spec: FunctionSpec, schedule: Schedule, on_startup: bool) -> None:
+    async def _run_timer(self, spec: FunctionSpec, schedule: Schedule, at_start: bool) -> None:
         last: datetime | None = None
-        if on_startup:
+        if at_start:
             await self._fire_timer(spec, schedule, last)
             last = datetime.now(UTC)
         while not self.stop_event.is_set():
@@ -298,18 +297,13 @@ class DevHost:
             last = due
 
     async def _fire_timer(self, spec: FunctionSpec, schedule: Schedule, last: Any) -> None:
-        now = datetime.now(UTC)
-        timer = TimerRequest(
-            past_due=False,
-            schedule_status={
-                "Last": last.isoformat() if last else None,
-                "Next": schedule.next_after(now).isoformat(),
-                "LastUpdated": now.isoformat(),
-            },
-            schedule={"AdjustForDST": False},
+        assert self.runtime is not None
+        timer = hostdata.timer_info(
+            spec.trigger.name, last=last, next_due=schedule.next_after(datetime.now(UTC))
         )
         try:
-            await self._call(spec, timer)
+            response = await self.runtime.invoke(spec.name, [timer])
+            await self._deliver_outputs(spec, hostdata.outputs(response))
         except Exception:
             log.exception("timer %s failed", spec.name)
 
@@ -339,6 +333,30 @@ class DevHost:
         await _close_shared()
         if self.amqp is not None:
             await self.amqp.close()
+        if self.runtime is not None:
+            self.runtime.stop()
+
+
+def chosen_port(what: str, preferred: int) -> int:
+    """`preferred` if it is free, else a free port, saying so."""
+    port = free_port(preferred)
+    if port != preferred:
+        print(f"{what}: port {preferred} is taken; using port {port}", flush=True)
+    return port
+
+
+def resolve_hub(binding: Binding) -> str:
+    """The SignalR hub a binding names (`hubName`, its %SETTING% resolved); hub names are
+    case-insensitive."""
+    return str(binding.get("hubName") or "").lower()
+
+
+def runs_hourly(schedule: Schedule, now: datetime) -> bool:
+    """Whether a timer fires at least once an hour. The dev host runs those once at start, so
+    a laptop that was asleep catches up at once; in Azure, `runOnStartup` stays off (it would
+    run them on every scale-out and restart)."""
+    first = schedule.next_after(now)
+    return schedule.next_after(first) - first <= timedelta(hours=1)
 
 
 def _call_builder(spec: FunctionSpec) -> Any:

@@ -1,5 +1,5 @@
-"""HTTP triggers on aiohttp: route templates as the Functions host reads them, requests and
-responses converted to and from azure.functions types."""
+"""HTTP triggers on aiohttp: route templates as the Functions host reads them, requests handed
+to the worker as the host's `RpcHttp` and its answers turned back into responses."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import azure.functions as func
-import orjson
 from aiohttp import web
 
+from devhost import hostdata
 from devhost.registry import FunctionSpec
 
 log = logging.getLogger("devhost.http")
 
-Invoke = Callable[[FunctionSpec, func.HttpRequest], Awaitable[Any]]
+Reply = tuple[int, dict[str, str], list[str], bytes] | None
+Invoke = Callable[[FunctionSpec, web.Request, Any], Awaitable[Reply]]
+"""Invokes the function with its `RpcHttp` trigger binding; returns hostdata.http_response."""
 _PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::[^}?]+)?(\?)?\}")
 
 
@@ -39,34 +40,34 @@ def _specificity(template: str) -> tuple[int, int, int]:
     return (catch_all, params, -len(segments))
 
 
-def _to_request(request: web.Request, body: bytes) -> func.HttpRequest:
-    params: dict[str, str] = {}
-    for key in request.query:
-        params[key] = ",".join(request.query.getall(key))
-    return func.HttpRequest(
+def trigger_binding(spec: FunctionSpec, request: web.Request, body: bytes) -> Any:
+    """The request as the host hands it to the worker: `RpcHttp`, repeated query parameters
+    and headers joined with commas."""
+    query = {key: ",".join(request.query.getall(key)) for key in request.query}
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    return hostdata.http_request(
+        spec.trigger.name,
         method=request.method,
         url=str(request.url),
-        headers=dict(request.headers),
-        params=params,
+        headers=headers,
+        query=query,
         route_params=dict(request.match_info),
         body=body,
     )
 
 
-def _to_response(result: Any) -> web.StreamResponse:
+def _to_response(result: Reply) -> web.StreamResponse:
     if result is None:
         return web.Response(status=204)
-    if not isinstance(result, func.HttpResponse):
-        return web.Response(body=orjson.dumps(result), content_type="application/json")
-    headers = dict(result.headers)
-    content_type = headers.pop("Content-Type", None) or headers.pop("content-type", None)
-    if content_type is None and result.mimetype:
-        content_type = result.mimetype
-        if result.charset and result.mimetype.startswith(("text/", "application/json")):
-            content_type += f"; charset={result.charset}"
-    if content_type:
-        headers["Content-Type"] = content_type
-    return web.Response(status=result.status_code, body=result.get_body(), headers=headers)
+    status, headers, cookies, body = result
+    response = web.Response(status=status, body=body)
+    for name, value in headers.items():
+        response.headers[name] = value
+    for cookie in cookies:
+        response.headers.add("Set-Cookie", cookie)
+    return response
 
 
 def routes(prefix: str, specs: list[FunctionSpec], invoke: Invoke) -> list[web.RouteDef]:
@@ -88,7 +89,7 @@ def _handler(spec: FunctionSpec, invoke: Invoke) -> Callable[[web.Request], Awai
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await request.read()
         try:
-            result = await invoke(spec, _to_request(request, body))
+            result = await invoke(spec, request, trigger_binding(spec, request, body))
         except Exception:
             log.exception("function %s failed", spec.name)
             return web.json_response({"error": "internal error", "detail": None}, status=500)

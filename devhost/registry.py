@@ -1,21 +1,21 @@
-"""Functions as the Functions host sees them: discovered from `app.get_functions()` metadata
-(the same function.json that deploys), with their bindings resolved and a way to invoke them."""
+"""Functions as the Functions host sees them: the metadata the Python worker's own indexing
+reports (devhost.runtime: the same bindings and retry options the host receives in Azure),
+with their bindings resolved."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import inspect
 import json
 import os
 import re
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import azure.functions as func
-from azure.functions import _abc as functions_abc
+
+from devhost.runtime import ROOT, Function, Worker
 
 _SETTING = re.compile(r"%([^%]+)%")
 
@@ -46,13 +46,47 @@ class Binding:
         return resolve(self.props.get(key, default))
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """A function's own retry policy (`@bp.retry`), as the host applies it: without one, a
+    single attempt. Intervals in seconds; max_retry_count -1 retries without end."""
+
+    max_retry_count: int = 0
+    strategy: str = "fixed_delay"
+    delay_interval: float = 0.0
+    minimum_interval: float = 0.0
+    maximum_interval: float = 0.0
+
+    @classmethod
+    def of(cls, options: Any) -> RetryPolicy:
+        """From the worker's RpcRetryOptions (None: the function declares no policy)."""
+        if options is None:
+            return cls()
+
+        def seconds(value: Any) -> float:
+            return value.total_seconds()
+
+        return cls(
+            max_retry_count=int(options.max_retry_count),
+            strategy=options.retry_strategy,
+            delay_interval=seconds(options.delay_interval),
+            minimum_interval=seconds(options.minimum_interval),
+            maximum_interval=seconds(options.maximum_interval),
+        )
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number `retry` (from 0)."""
+        if self.strategy == "fixed_delay":
+            return self.delay_interval
+        return min(self.minimum_interval * 2**retry, self.maximum_interval)
+
+
 @dataclass
 class FunctionSpec:
     name: str
-    user_function: Callable[..., Any]
     bindings: list[Binding]
     trigger: Binding
-    wants_context: bool = False
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     extras: list[Binding] = field(default_factory=list)
 
     @property
@@ -67,140 +101,37 @@ def indexed(app: func.FunctionApp) -> tuple[Any, ...]:
     return tuple(app.get_functions())
 
 
-def discover(app: func.FunctionApp) -> list[FunctionSpec]:
+def specs_of(functions: Iterable[Function]) -> list[FunctionSpec]:
+    """FunctionSpecs from what the worker reported (its raw bindings are function.json's)."""
     specs = []
-    for fn in indexed(app):
-        raw = json.loads(fn.get_function_json())["bindings"]
+    for fn in functions:
+        raw = [json.loads(b) for b in fn.raw_bindings]
         bindings = [
             Binding(type=b["type"], name=b["name"], direction=b["direction"].lower(), props=b)
             for b in raw
         ]
         trigger = next(b for b in bindings if b.type.endswith("Trigger"))
-        user_function = fn.get_user_function()
-        params = inspect.signature(user_function).parameters
         extras = [b for b in bindings if b is not trigger and b.name != "$return"]
         specs.append(
             FunctionSpec(
-                name=fn.get_function_name(),
-                user_function=user_function,
+                name=fn.name,
                 bindings=bindings,
                 trigger=trigger,
-                wants_context="context" in params,
+                retry=RetryPolicy.of(fn.retry),
                 extras=extras,
             )
         )
     return specs
 
 
-class Out(func.Out[Any]):
-    """An output binding value, as func.Out."""
-
-    def __init__(self) -> None:
-        self._value: Any = None
-
-    def set(self, val: Any) -> None:
-        self._value = val
-
-    def get(self) -> Any:
-        return self._value
-
-
-class RetryContext(functions_abc.RetryContext):
-    def __init__(self, retry_count: int, max_retry_count: int) -> None:
-        self._count = retry_count
-        self._max = max_retry_count
-
-    @property
-    def retry_count(self) -> int:
-        return self._count
-
-    @property
-    def max_retry_count(self) -> int:
-        return self._max
-
-    @property
-    def exception(self) -> Any:
-        return None
-
-
-class TraceContext(functions_abc.TraceContext):
-    @property
-    def trace_state(self) -> str:
-        return ""
-
-    @property
-    def trace_parent(self) -> str:
-        return f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
-
-    @property
-    def attributes(self) -> dict[str, str]:
-        return {}
-
-
-class Context(func.Context):
-    def __init__(self, function_name: str, retry: RetryContext | None = None) -> None:
-        self._id = str(uuid.uuid4())
-        self._name = function_name
-        self._retry = retry or RetryContext(0, 0)
-
-    @property
-    def invocation_id(self) -> str:
-        return self._id
-
-    @property
-    def thread_local_storage(self) -> Any:
-        return None
-
-    @property
-    def function_name(self) -> str:
-        return self._name
-
-    @property
-    def function_directory(self) -> str:
-        return os.getcwd()
-
-    @property
-    def trace_context(self) -> TraceContext:
-        return TraceContext()
-
-    @property
-    def retry_context(self) -> RetryContext:
-        return self._retry
-
-
-InputResolver = Callable[[Binding, Any], Any]
-OutputSink = Callable[[Binding, Any], Any]
-
-
-async def invoke(
-    spec: FunctionSpec,
-    trigger_value: Any,
-    *,
-    context: Context | None = None,
-    resolve_input: InputResolver | None = None,
-    deliver_output: OutputSink | None = None,
-) -> Any:
-    """Call the user function with its trigger, inputs and outputs, then deliver what it set on
-    its output bindings. Returns the function's return value."""
-    kwargs: dict[str, Any] = {spec.trigger.name: trigger_value}
-    outs: list[tuple[Binding, Out]] = []
-    for binding in spec.extras:
-        if binding.direction == "out":
-            out = Out()
-            outs.append((binding, out))
-            kwargs[binding.name] = out
-        elif resolve_input is not None:
-            kwargs[binding.name] = resolve_input(binding, trigger_value)
-        else:
-            raise RuntimeError(f"{spec.name}: no resolver for input binding {binding.type}")
-    if spec.wants_context:
-        kwargs["context"] = context or Context(spec.name)
-    if inspect.iscoroutinefunction(spec.user_function):
-        result = await spec.user_function(**kwargs)
-    else:
-        result = await asyncio.to_thread(spec.user_function, **kwargs)
-    if deliver_output is not None:
-        for binding, out in outs:
-            if out.get() is not None:
-                await deliver_output(binding, out.get())
-    return result
+async def load(app_dir: Path = ROOT) -> tuple[Worker, list[FunctionSpec]]:
+    """Index and load the app through the worker's own handlers, as the host does at start.
+    Raises devhost.runtime.LoadError, with the worker's message, for an app that would not
+    load in Azure."""
+    worker = Worker(app_dir)
+    try:
+        functions = await worker.start()
+    except BaseException:
+        worker.stop()
+        raise
+    return worker, specs_of(functions)

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from devhost import lifeline
+
 log = logging.getLogger("devhost")
 
 AZURITE_KEY = (
@@ -54,10 +56,7 @@ class EmbeddedPostgres:
         self._server: Any = None
 
     def start(self) -> str:
-        import pgserver
-
-        self.data.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(str(self.data), cleanup_mode="stop")
+        self._server = lifeline.embedded_postgres(self.data)
         return self._server.get_uri()
 
     def stop(self) -> None:
@@ -103,6 +102,7 @@ class Azurite:
             stdout=logfile,
             stderr=subprocess.STDOUT,
         )
+        lifeline.guard_process(self._proc.pid)
         wait_for_port(self.port, 30, self._proc)
         return self.connection_string
 

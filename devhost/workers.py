@@ -1,18 +1,19 @@
 """Event Hub-triggered functions in worker processes, so that the HTTP loop (ingest) and the
 consumers run on different cores.
 
-The main process keeps the Event Hub, every consumer group's cursors and the retry policy. For
-each batch it sends a worker the stored events; the worker builds the trigger exactly as the
-in-process path does (`trigger_events`), invokes the function discovered from the same
-`function_app` metadata with its context and retry context, and answers with what the
-function set on its output bindings, which the main process delivers (the SignalR hub lives
-there). A failure comes back as an exception, so retries and checkpoints stay in one place."""
+The main process keeps the Event Hub, every consumer group's cursors and each function's retry
+policy. For each batch it sends a worker the stored events; the worker process runs the Python
+worker's own handlers (devhost.runtime: one per process, as in Azure), sends them an
+invocation request shaped as the host's (devhost.hostdata: the batch, its trigger metadata and
+the retry context), and answers with what the function set on its output bindings, which the
+main process delivers (the SignalR hub lives there). A failure comes back as an exception, so
+retries and checkpoints stay in one place. Without worker processes the main process runs the
+same `run_call` on its own runtime."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import itertools
 import logging
 import multiprocessing
@@ -28,9 +29,10 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from devhost import collector, logs, loop
-from devhost.eventhub import EventColumns, build_trigger
-from devhost.registry import Binding, Context, FunctionSpec, RetryContext, discover, invoke
+from devhost import collector, hostdata, logs, loop
+from devhost.eventhub import EventColumns
+from devhost.registry import FunctionSpec, load
+from devhost.runtime import Worker
 from devhost.signalr_outputs import reaches_nobody
 
 log = logging.getLogger("devhost.workers")
@@ -228,8 +230,9 @@ def serve(socket_path: str, functions: Sequence[str]) -> None:
 
 
 async def _serve(socket_path: str, functions: Sequence[str]) -> None:
-    app = importlib.import_module("function_app").app
-    specs = {s.name: s for s in discover(app) if s.name in functions}
+    hostdata.take_shortcuts(os.environ)
+    runtime, loaded = await load()
+    specs = {s.name: s for s in loaded if s.name in functions}
     missing = set(functions) - set(specs)
     if missing:
         raise RuntimeError(f"function_app has no function named {', '.join(sorted(missing))}")
@@ -242,20 +245,26 @@ async def _serve(socket_path: str, functions: Sequence[str]) -> None:
                 call_id, call = await _receive(reader)
             except (asyncio.IncompleteReadError, ConnectionError):
                 break
-            task = asyncio.create_task(_answer(specs, call_id, call, writer))
+            task = asyncio.create_task(_answer(runtime, specs, call_id, call, writer))
             running.add(task)
             task.add_done_callback(running.discard)
         await asyncio.gather(*running, return_exceptions=True)
     finally:
         writer.close()
         await _close_shared()
+        runtime.stop()
 
 
 async def _answer(
-    specs: dict[str, FunctionSpec], call_id: int, call: Call, writer: asyncio.StreamWriter
+    runtime: Worker,
+    specs: dict[str, FunctionSpec],
+    call_id: int,
+    call: Call,
+    writer: asyncio.StreamWriter,
 ) -> None:
     try:
-        answer: tuple[int, bool, Any] = (call_id, True, await run_call(specs[call.function], call))
+        outputs = await run_call(runtime, specs[call.function], call)
+        answer: tuple[int, bool, Any] = (call_id, True, outputs)
     except Exception:
         answer = (call_id, False, traceback.format_exc())
     if not writer.is_closing():
@@ -263,29 +272,36 @@ async def _answer(
         await writer.drain()
 
 
-async def run_call(spec: FunctionSpec, call: Call) -> list[tuple[str, Any]]:
-    """Invoke the function on the call's batch as the in-process host does; return what it set
-    on its output bindings."""
-    outputs: list[tuple[str, Any]] = []
-
-    async def collect(binding: Binding, value: Any) -> None:
-        if (
-            binding.type == "signalR"
+async def run_call(runtime: Worker, spec: FunctionSpec, call: Call) -> list[tuple[str, Any]]:
+    """Invoke the function on the call's batch through the worker's handlers, with the host's
+    data, trigger metadata and retry context; return what it set on its output bindings."""
+    if (spec.trigger.props.get("cardinality") or "many").lower() != "many":
+        raise NotImplementedError(f"{spec.name}: the dev host delivers Event Hub batches only")
+    events = call.events
+    inputs, metadata = hostdata.eventhub_batch(
+        spec.name,
+        spec.trigger.name,
+        hub=call.hub,
+        group=call.group,
+        partition=call.partition,
+        bodies=events.bodies,
+        keys=events.keys,
+        sequence_numbers=events.sequence_numbers,
+        enqueued_texts=events.enqueued_texts,
+    )
+    response = await runtime.invoke(
+        spec.name, inputs, metadata, (call.retry_count, call.max_retry_count)
+    )
+    signalr = {b.name for b in spec.extras if b.type == "signalR"}
+    return [
+        (name, value)
+        for name, value in hostdata.outputs(response)
+        if not (
+            name in signalr
             and isinstance(value, str | bytes)
             and reaches_nobody(value, int(call.listeners))
-        ):
-            return
-        outputs.append((binding.name, value))
-
-    events = build_trigger(call.hub, call.group, call.partition, call.events)
-    context = Context(spec.name, RetryContext(call.retry_count, call.max_retry_count))
-    many = (spec.trigger.props.get("cardinality") or "many").lower() == "many"
-    if many:
-        await invoke(spec, events, context=context, deliver_output=collect)
-    else:
-        for event in events:
-            await invoke(spec, event, context=context, deliver_output=collect)
-    return outputs
+        )
+    ]
 
 
 async def _close_shared() -> None:

@@ -8,6 +8,7 @@ import azure.functions as func
 
 from functions import consumer
 from functions.http import json_errors, query_pairs, reply
+from functions.retry_policy import EVENT_HUB_RETRY
 from shared import access, analysis, params
 from shared.access import Role
 from shared.settings import get_settings
@@ -16,10 +17,11 @@ log = logging.getLogger(__name__)
 
 bp = func.Blueprint()
 
-SIGNALR = {"hub_name": "logs", "connection_string_setting": "AzureSignalRConnectionString"}
+SIGNALR = {"hub_name": "%SIGNALR_HUB%", "connection_string_setting": "AzureSignalRConnectionString"}
 
 
 @bp.function_name("analyze")
+@bp.retry(**EVENT_HUB_RETRY)
 @bp.event_hub_message_trigger(
     arg_name="events",
     event_hub_name="%EVENTHUB_NAME%",
@@ -30,7 +32,7 @@ SIGNALR = {"hub_name": "logs", "connection_string_setting": "AzureSignalRConnect
 )
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
 async def analyze(
-    events: typing.List[func.EventHubEvent],  # noqa: UP006
+    events: typing.List[func.EventHubEvent],  # noqa: UP006 (the Python worker refuses list[...])
     signalr: func.Out[str],
     context: func.Context,
 ) -> None:
@@ -51,7 +53,7 @@ async def analyze(
 
 
 @bp.function_name("alert_maintenance")
-@bp.timer_trigger(arg_name="timer", schedule="0 * * * * *", run_on_startup=True)
+@bp.timer_trigger(arg_name="timer", schedule="0 * * * * *", run_on_startup=False)
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
 async def alert_maintenance(timer: func.TimerRequest, signalr: func.Out[str]) -> None:
     outcome = await analysis.maintain(get_settings())

@@ -6,6 +6,7 @@ import typing
 import azure.functions as func
 
 from functions import consumer
+from functions.retry_policy import EVENT_HUB_RETRY
 from shared import archive
 from shared.settings import get_settings
 
@@ -15,6 +16,7 @@ bp = func.Blueprint()
 
 
 @bp.function_name("archive")
+@bp.retry(**EVENT_HUB_RETRY)
 @bp.event_hub_message_trigger(
     arg_name="events",
     event_hub_name="%EVENTHUB_NAME%",
@@ -24,7 +26,7 @@ bp = func.Blueprint()
     data_type=func.DataType.BINARY,
 )
 async def archive_events(
-    events: typing.List[func.EventHubEvent],  # noqa: UP006
+    events: typing.List[func.EventHubEvent],  # noqa: UP006 (the Python worker refuses list[...])
     context: func.Context,
 ) -> None:
     settings = get_settings()

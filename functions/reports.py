@@ -14,11 +14,11 @@ log = logging.getLogger(__name__)
 
 bp = func.Blueprint()
 
-SIGNALR = {"hub_name": "logs", "connection_string_setting": "AzureSignalRConnectionString"}
+SIGNALR = {"hub_name": "%SIGNALR_HUB%", "connection_string_setting": "AzureSignalRConnectionString"}
 
 
 @bp.function_name("hourly_report")
-@bp.timer_trigger(arg_name="timer", schedule="%REPORT_SCHEDULE%", run_on_startup=True)
+@bp.timer_trigger(arg_name="timer", schedule="%REPORT_SCHEDULE%", run_on_startup=False)
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
 async def hourly_report(timer: func.TimerRequest, signalr: func.Out[str]) -> None:
     written = await reports.run_due(get_settings())

@@ -6,6 +6,7 @@ import typing
 import azure.functions as func
 
 from functions import consumer
+from functions.retry_policy import EVENT_HUB_RETRY
 from shared import sink
 from shared.settings import get_settings
 
@@ -14,6 +15,7 @@ log = logging.getLogger(__name__)
 
 
 @bp.function_name("store")
+@bp.retry(**EVENT_HUB_RETRY)
 @bp.event_hub_message_trigger(
     arg_name="events",
     event_hub_name="%EVENTHUB_NAME%",
@@ -22,7 +24,10 @@ log = logging.getLogger(__name__)
     cardinality="many",
     data_type="binary",
 )
-async def store(events: typing.List[func.EventHubEvent], context: func.Context) -> None:  # noqa: UP006
+async def store(
+    events: typing.List[func.EventHubEvent],  # noqa: UP006 (the Python worker refuses list[...])
+    context: func.Context,
+) -> None:
     settings = get_settings()
     result = await sink.store_events(
         settings, consumer.batch(events, settings.eventhub_name), consumer.attempt(context)

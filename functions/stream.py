@@ -6,6 +6,7 @@ import azure.functions as func
 
 from functions import consumer
 from functions.http import json_errors, reply
+from functions.retry_policy import EVENT_HUB_RETRY
 from shared import stream as live
 from shared.settings import get_settings
 
@@ -15,6 +16,7 @@ SIGNALR = {"hub_name": "%SIGNALR_HUB%", "connection_string_setting": "AzureSigna
 
 
 @bp.function_name("stream")
+@bp.retry(**EVENT_HUB_RETRY)
 @bp.event_hub_message_trigger(
     arg_name="events",
     event_hub_name="%EVENTHUB_NAME%",
@@ -25,7 +27,7 @@ SIGNALR = {"hub_name": "%SIGNALR_HUB%", "connection_string_setting": "AzureSigna
 )
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
 async def stream(
-    events: typing.List[func.EventHubEvent],  # noqa: UP006
+    events: typing.List[func.EventHubEvent],  # noqa: UP006 (the Python worker refuses list[...])
     signalr: func.Out[str],
 ) -> None:
     settings = get_settings()

@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from devhost import lifeline
 from devhost.process import DevHostProcess
 from devhost.services import free_port
 
@@ -34,11 +35,7 @@ def pg_server_url() -> Iterator[str]:
     if url:
         yield url
         return
-    import pgserver
-
-    data = ROOT / ".devdata" / "test-postgres"
-    data.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(data), cleanup_mode=None)
+    server = lifeline.embedded_postgres(ROOT / ".devdata" / "test-postgres")
     yield server.get_uri()
 
 
@@ -120,6 +117,7 @@ class Azurite:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        lifeline.guard_process(self.proc.pid)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -6,10 +6,9 @@ from devhost.eventhub import (
     BatchShape,
     Consumer,
     LocalEventHub,
-    converter_events,
     timespan,
-    trigger_events,
 )
+from devhost.registry import RetryPolicy
 from shared.errors import Unavailable
 
 
@@ -23,40 +22,32 @@ async def test_a_partition_key_always_lands_in_the_same_partition() -> None:
     assert numbers == list(range(len(engine.events)))
 
 
-async def test_trigger_events_carry_the_hosts_metadata() -> None:
-    hub = LocalEventHub("logs", partition_count=2)
-    hub.register("archive")
-    await hub.publish([("svc", b'{"a": 1}'), ("svc", b'{"a": 2}')])
-    p = hub.partition_for("svc")
-    events = trigger_events(hub, "archive", p, p.read("archive", 10))
-    assert [e.get_body() for e in events] == [b'{"a": 1}', b'{"a": 2}']
-    assert [e.sequence_number for e in events] == [0, 1]
-    assert events[0].partition_key == "svc"
-    assert events[0].enqueued_time is not None
-    context = events[0].metadata["PartitionContext"]
-    assert context["PartitionId"] == p.id and context["ConsumerGroup"] == "archive"
-
-
 async def test_each_consumer_group_reads_every_event_and_retries_failures() -> None:
     hub = LocalEventHub("logs", partition_count=1)
-    shape = BatchShape(max_batch=10, max_wait=0.01, max_retries=3, min_interval=0.01)
+    shape = BatchShape(max_batch=10, max_wait=0.01)
+    policies = {
+        "a": RetryPolicy(),
+        "b": RetryPolicy(max_retry_count=3, strategy="fixed_delay", delay_interval=0.01),
+    }
     seen: dict[str, list[bytes]] = {"a": [], "b": []}
     attempts: list[tuple[int, int]] = []
 
     async def deliver_a(events, attempt, max_retry) -> None:
-        seen["a"].extend(e.get_body() for e in events)
+        seen["a"].extend(e.body for e in events)
 
     async def deliver_b(events, attempt, max_retry) -> None:
         attempts.append((attempt, max_retry))
         if attempt < 2:
             raise RuntimeError("sink down")
-        seen["b"].extend(e.get_body() for e in events)
+        seen["b"].extend(e.body for e in events)
 
     stop = asyncio.Event()
     tasks = []
     for group, deliver in (("a", deliver_a), ("b", deliver_b)):
         hub.register(group)
-        consumer = Consumer(hub, group, hub.partitions[0], shape, deliver, group)
+        consumer = Consumer(
+            hub, group, hub.partitions[0], shape, deliver, group, retry=policies[group]
+        )
         tasks.append(asyncio.create_task(consumer.run(stop)))
     await hub.publish([("k", str(i).encode()) for i in range(5)])
     async with asyncio.timeout(5):
@@ -78,24 +69,31 @@ async def test_a_hub_whose_consumers_are_far_behind_refuses_with_503() -> None:
     assert refused.value.status == 503 and refused.value.headers["Retry-After"]
 
 
-def test_timespans() -> None:
+def test_timespans_and_retry_delays() -> None:
     assert timespan("00:00:00.200") == pytest.approx(0.2)
     assert timespan("00:05:00") == 300
-    shape = BatchShape(min_interval=1, max_interval=5)
-    assert [shape.delay(i) for i in range(5)] == [1, 2, 4, 5, 5]
+    exponential = RetryPolicy(12, "exponential_backoff", minimum_interval=1, maximum_interval=5)
+    assert [exponential.delay(i) for i in range(5)] == [1, 2, 4, 5, 5]
+    fixed = RetryPolicy(3, "fixed_delay", delay_interval=2)
+    assert [fixed.delay(i) for i in range(3)] == [2, 2, 2]
 
 
-async def test_trigger_events_match_what_the_sdks_converter_builds() -> None:
+async def test_a_function_without_a_retry_policy_gets_one_attempt_then_moves_on() -> None:
     hub = LocalEventHub("logs", partition_count=1)
-    hub.register("postgres")
-    await hub.publish([("svc", b"a"), ("svc", b"b"), ("other", b"c")])
-    p = hub.partitions[0]
-    ours = trigger_events(hub, "postgres", p, p.read("postgres", 10))
-    reference = converter_events(ours[0]._EventHubEvent__trigger_metadata, [b"a", b"b", b"c"])
-    for mine, theirs in zip(ours, reference, strict=True):
-        assert mine.get_body() == theirs.get_body()
-        assert mine.sequence_number == theirs.sequence_number
-        assert mine.partition_key == theirs.partition_key
-        assert mine.enqueued_time == theirs.enqueued_time
-        assert mine.offset == theirs.offset
-        assert mine.metadata == theirs.metadata
+    hub.register("g")
+    attempts: list[tuple[int, int]] = []
+
+    async def failing(events, attempt, max_retry) -> None:
+        attempts.append((attempt, max_retry))
+        raise RuntimeError("sink down")
+
+    stop = asyncio.Event()
+    consumer = Consumer(hub, "g", hub.partitions[0], BatchShape(10, 0.01), failing, "g")
+    task = asyncio.create_task(consumer.run(stop))
+    await hub.publish([("k", b"x")])
+    async with asyncio.timeout(5):
+        while hub.backlog():
+            await asyncio.sleep(0.01)
+    stop.set()
+    await task
+    assert attempts == [(0, 0)]

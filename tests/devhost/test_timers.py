@@ -29,3 +29,12 @@ def test_next_fire_time(expression: str, now: str, expected: str) -> None:
 def test_invalid_schedules_are_refused(expression: str) -> None:
     with pytest.raises(ValueError):
         Schedule.parse(expression)
+
+
+def test_the_dev_host_runs_timers_that_fire_hourly_or_more_at_start() -> None:
+    from devhost.host import runs_hourly
+
+    now = datetime(2026, 12, 7, 13, 52, tzinfo=UTC)
+    assert runs_hourly(Schedule.parse("0 * * * * *"), now)
+    assert runs_hourly(Schedule.parse("0 5 * * * *"), now)
+    assert not runs_hourly(Schedule.parse("0 30 2 * * *"), now)

@@ -26,9 +26,9 @@ class StoppablePostgres:
         self.server: Any = None
 
     def start(self) -> str:
-        import pgserver
+        from devhost import lifeline
 
-        self.server = pgserver.get_server(str(self.data), cleanup_mode="stop")
+        self.server = lifeline.embedded_postgres(self.data)
         return self.server.get_uri()
 
     def stop(self) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import pytest
 
+from devhost import lifeline
 from shared import blob, db, store
 from shared.settings import Settings, get_settings, reset_settings
 from tests.conftest import free_port
@@ -117,6 +118,8 @@ class OwnPostgres:
     def start(self) -> None:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l", str(self.log), "start")
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        lifeline.guard_process(postmaster)
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
