@@ -20,11 +20,12 @@ from azure.eventhub import EventData
 from azure.eventhub.aio import EventHubProducerClient
 from azure.eventhub.exceptions import EventHubError
 
+from devhost import hostdata
 from devhost.amqp import AmqpEndpoint, Refusal
 from devhost.eventhub import LocalEventHub
 from devhost.http import routes
 from devhost.process import DevHostProcess
-from devhost.registry import discover, invoke
+from devhost.registry import load
 from shared import events
 from shared.errors import TooLarge, Unavailable
 from shared.settings import Connection, Settings, reset_settings
@@ -272,13 +273,22 @@ async def test_retry_settings_reach_the_producer(retries: int) -> None:
 # The ingest route ---------------------------------------------------------------------------
 
 
+_worker_and_specs: Any = None
+
+
 @pytest.fixture
 async def ingest_route(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[RouteFactory]:
     """The ingest function behind the dev host's HTTP routing, with the settings' producer
     pointed at an endpoint the test controls."""
-    import function_app
+    global _worker_and_specs
+    if _worker_and_specs is None:  # the worker keeps global state: one per process
+        _worker_and_specs = await load()
+    worker, all_specs = _worker_and_specs
+    specs = [s for s in all_specs if s.name == "ingest"]
 
-    specs = [s for s in discover(function_app.app) if s.name == "ingest"]
+    async def invoke(spec: Any, request: web.Request, trigger: Any) -> Any:
+        return hostdata.http_response(await worker.invoke(spec.name, [trigger]))
+
     example = json.loads((ROOT / "local.settings.example.json").read_text())["Values"]
     runners: list[web.AppRunner] = []
 
@@ -292,7 +302,7 @@ async def ingest_route(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[RouteFa
         reset_settings()
         events.install(None)
         app = web.Application()
-        app.add_routes(routes("api", specs, lambda spec, request: invoke(spec, request)))
+        app.add_routes(routes("api", specs, invoke))
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
