@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -282,6 +283,10 @@ async def ingest_route(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[RouteFa
     pointed at an endpoint the test controls."""
     global _worker_and_specs
     if _worker_and_specs is None:  # the worker keeps global state: one per process
+        # The worker imports and indexes the app itself; an app another test already indexed
+        # in this process would refuse a second indexing, so it gets a fresh import.
+        for name in [n for n in sys.modules if n == "function_app" or n.startswith("functions")]:
+            del sys.modules[name]
         _worker_and_specs = await load()
     worker, all_specs = _worker_and_specs
     specs = [s for s in all_specs if s.name == "ingest"]
