@@ -13,6 +13,7 @@ from functions import (
     retention,
     store,
     stream,
+    trades,
 )
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -28,5 +29,6 @@ for blueprint in (
     dashboard.bp,
     stream.bp,
     query.bp,
+    trades.bp,
 ):
     app.register_functions(blueprint)

@@ -39,7 +39,9 @@ SEARCHABLE_FIELDS = (
 )
 DEFAULT_PATTERN_FIELDS = ("message", "exception_type", "exception_message")
 
-RuleType = Literal["pattern", "error_rate", "slow_response", "silence", "sequence_gap"]
+RuleType = Literal[
+    "pattern", "error_rate", "slow_response", "silence", "sequence_gap", "trade_stalled"
+]
 
 _COMMON = {
     "name",
@@ -57,6 +59,7 @@ _FIELDS_BY_TYPE: dict[str, set[str]] = {
     "slow_response": _COMMON | {"threshold_ms", "field"},
     "silence": _COMMON | {"minutes"},
     "sequence_gap": _COMMON | {"seq_field", "process_field"},
+    "trade_stalled": set(_COMMON),
 }
 
 
@@ -102,6 +105,8 @@ class RuleSet:
     slow_response: tuple[Rule, ...] = ()
     silence: tuple[Rule, ...] = ()
     sequence_gap: tuple[Rule, ...] = ()
+    trade_stalled: tuple[Rule, ...] = ()
+    """Deadlines are the TRADE_DECISION_SECONDS / TRADE_EXECUTION_SECONDS settings."""
     by_name: dict[str, Rule] = field(default_factory=dict)
 
     @classmethod
@@ -120,6 +125,7 @@ class RuleSet:
             slow_response=tuple(r for r in rules if r.type == "slow_response"),
             silence=tuple(r for r in rules if r.type == "silence"),
             sequence_gap=tuple(r for r in rules if r.type == "sequence_gap"),
+            trade_stalled=tuple(r for r in rules if r.type == "trade_stalled"),
             by_name={r.name: r for r in rules},
         )
 
@@ -251,7 +257,7 @@ def parse_rule(raw: Any, index: int, settings: Settings) -> Rule | None:
         options.update(
             minutes=int(_number(name, "minutes", raw.get("minutes", settings.silence_minutes), 1))
         )
-    else:
+    elif kind == "sequence_gap":
         options.update(
             seq_field=_text(name, "seq_field", raw.get("seq_field", "seq")),
             process_field=_text(name, "process_field", raw.get("process_field", "pid")),
