@@ -137,6 +137,7 @@ class Fleet:
                 event_type="ai_decision",
                 extra_data={
                     "symbol": symbol,
+                    "decision": side.lower() if confidence >= 0.6 else "skip",
                     "model": self.random.choice(MODELS),
                     "confidence": confidence,
                     "features": {"rsi": round(self.random.uniform(15, 85), 1), "vol_z": 1.3},
@@ -204,6 +205,88 @@ class Fleet:
                 session_id=f"tg-{user}",
             )
         )
+        return out
+
+    def trade_flow(self) -> list[Record]:
+        """One trade followed by its `signal_id` from signal to outcome, its steps spread over
+        a few seconds: executed, blocked by risk, failed at the exchange, held, or lost between
+        services (a signal never decided, a buy never executed), which stays open until its
+        deadline and is stalled after."""
+        signal_id = f"sig-{self.random.getrandbits(48):012x}"
+        symbol = self.random.choice(SYMBOLS)
+        side = self.random.choice(("buy", "sell"))
+        price = self._price(symbol)
+        fate = self.random.choices(
+            ("executed", "blocked", "failed", "held", "undecided", "unexecuted"),
+            (0.45, 0.15, 0.12, 0.14, 0.07, 0.07),
+        )[0]
+        now = self.clock()
+        steps = [self.random.uniform(0.2, 2.5), self.random.uniform(0.1, 1.5)]
+        signal_at = now - timedelta(seconds=sum(steps) + 0.05)
+        decided_at = signal_at + timedelta(seconds=steps[0])
+        base = {"signal_id": signal_id, "symbol": symbol}
+
+        def at(moment: datetime, service: str, level: str, message: str, **extra: Any) -> Record:
+            made = self._record(service, level, message, logger="trades", event_type="trade")
+            made["timestamp"] = moment.isoformat()
+            made["extra_data"] = {**base, **extra}
+            return made
+
+        out = [
+            at(
+                signal_at,
+                "api-gateway",
+                "SIGNAL_RECEIVED",
+                f"signal {side} {symbol} @ {price}",
+                side=side,
+                price=price,
+            ),
+        ]
+        if fate == "undecided":
+            return out
+        decision = "hold" if fate == "held" else side
+        out.append(
+            at(
+                decided_at,
+                "ai-processor",
+                "AI_DECISION",
+                f"decision {decision} {symbol}",
+                decision=decision,
+                confidence=round(self.random.uniform(0.4, 0.95), 2),
+            )
+        )
+        outcome_at = decided_at + timedelta(seconds=steps[1])
+        if fate == "executed":
+            out.append(
+                at(
+                    outcome_at,
+                    "exchange-connector",
+                    "TRADE_EXECUTED",
+                    f"{side} {symbol} filled @ {price}",
+                    side=side,
+                    price=price,
+                )
+            )
+        elif fate == "blocked":
+            out.append(
+                at(
+                    outcome_at,
+                    "portfolio-manager",
+                    "RISK_ALERT",
+                    f"{side} {symbol} blocked: position limit reached",
+                    side=side,
+                )
+            )
+        elif fate == "failed":
+            out.append(
+                at(
+                    outcome_at,
+                    "exchange-connector",
+                    "ERROR",
+                    f"order for {symbol} rejected by the exchange: lot size",
+                    side=side,
+                )
+            )
         return out
 
     def telegram_command(self) -> list[Record]:
@@ -357,6 +440,7 @@ class Fleet:
         self._budget += self.rate * seconds
         scenarios = (
             (self.signal_flow, 0.42),
+            (self.trade_flow, 0.2),
             (self.telegram_command, 0.2),
             (self.debug_heartbeat, 0.14),
             (self.slow_response, 0.1),
