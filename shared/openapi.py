@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import levels, params
+from shared import levels, openapi_trades, params
 
 LEVEL_NAMES = list(levels.LEVELS)
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -459,6 +459,6 @@ def document(base_url: str = "") -> dict[str, Any]:
         },
         "servers": [{"url": server}],
         "security": SECURED,
-        "paths": {**_read_paths(), **_other_paths()},
+        "paths": {**_read_paths(), **_other_paths(), **openapi_trades.paths()},
         "components": _components(),
     }
