@@ -41,6 +41,16 @@ MAX_STAGES = 50
 
 _TIME = """to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
 
+LOCK_CLASS = 0x7472  # "tr"
+_LOCK_KEYS = f"""
+SELECT pg_advisory_xact_lock({LOCK_CLASS}, h)
+FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS locks
+"""
+"""Chains of one key are recomputed one transaction at a time (in lock order, so two batches
+never wait on each other in a circle): a batch recomputing a chain then sees every stage
+that a concurrent batch of another partition committed, rather than overwriting the
+summary with its own partial view."""
+
 _INSERT_STAGES = """
 INSERT INTO trade_stages (key, record_id, "timestamp", level, level_no, service, symbol, side,
                           decision)
@@ -136,15 +146,17 @@ async def record(
     conn: asyncpg.Connection, stages: Sequence[Stage], deadlines: Deadlines
 ) -> list[str]:
     """Insert these stages (once each) and recompute the summaries of their keys, in the
-    caller's transaction; returns the keys touched."""
+    caller's transaction (which holds each key's lock until it ends); returns the keys
+    touched."""
     if not stages:
         return []
     columns: list[list[Any]] = [[] for _ in STAGE_FIELDS]
     for stage in stages:
         for i, name in enumerate(STAGE_FIELDS):
             columns[i].append(getattr(stage, name))
-    await conn.execute(_INSERT_STAGES, *columns)
     keys = sorted(set(columns[0]))
+    await conn.execute(_LOCK_KEYS, keys)
+    await conn.execute(_INSERT_STAGES, *columns)
     await conn.execute(
         _RECOMPUTE,
         keys,

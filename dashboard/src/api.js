@@ -71,6 +71,14 @@ export function createApi(getKey, onUnauthorised) {
     record: (id) => json("GET", "logs/" + encodeURIComponent(id)),
     stats: (range = "1h") => json("GET", "logs/stats", { params: new URLSearchParams({ range }) }),
     alerts: () => json("GET", "alerts"),
+    trades: (query = {}) => {
+      const params = new URLSearchParams();
+      for (const [name, value] of Object.entries(query)) {
+        if (value !== undefined && value !== null && String(value).trim() !== "") params.set(name, String(value).trim());
+      }
+      return json("GET", "trades", { params });
+    },
+    trade: (key) => json("GET", "trades/" + encodeURIComponent(key)),
     // The newest of the list rather than /reports/latest, which answers 404 before the first.
     latestReport: async () => (await json("GET", "reports", { params: new URLSearchParams({ limit: "1" }) })).items?.[0] ?? null,
     exportBlob: async (filters, format) => {

@@ -396,3 +396,36 @@ def test_detail_answer_fits_its_schema(
         assert reply.status == 200
         schema = response_schema(operation, 200)
         OAS31Validator(schema, format_checker=OAS31Validator.FORMAT_CHECKER).validate(reply.json())
+
+
+async def test_concurrent_batches_of_one_chain_both_count(query_settings: Settings) -> None:
+    """Two partitions' batches with stages of one chain, in overlapping transactions: the
+    summary holds both, whichever commits last."""
+    now = datetime.now(UTC)
+    key = f"race-{suffix()}"
+    signal = record(GATEWAY, "SIGNAL_RECEIVED", now, signal_id=key, symbol="BTC")
+    decision = record(AI, "AI_DECISION", now + timedelta(seconds=1), signal_id=key, action="buy")
+    paths = trades.key_paths(query_settings.trade_key_fields)
+    limits = deadlines(query_settings)
+    pool = await db.pool(query_settings)
+    try:
+        async with pool.acquire() as first, pool.acquire() as second:
+            one = first.transaction()
+            await one.start()
+            await trade_chains.record(first, trades.stages_of([signal], paths), limits)
+
+            async def other() -> None:
+                async with second.transaction():
+                    await trade_chains.record(second, trades.stages_of([decision], paths), limits)
+
+            task = asyncio.create_task(other())
+            await asyncio.sleep(0.3)
+            await one.commit()
+            await task
+            row = await first.fetchrow(
+                "SELECT signal_at, decision_at, decision FROM trade_chains WHERE key = $1", key
+            )
+    finally:
+        await db.close()
+    assert row["signal_at"] is not None and row["decision_at"] is not None
+    assert row["decision"] == "buy"
