@@ -14,14 +14,19 @@ from typing import Any
 
 import asyncpg
 
+from shared import records
 from shared.trades import (
     DECISION,
     EXECUTION,
     FAILED_LEVEL_NO,
     HOLD_DECISIONS,
+    MAX_KEY_CHARS,
+    MAX_VALUE_CHARS,
     RISK,
     SIGNAL,
+    STAGE_LEVELS,
     TRADING_LEVELS,
+    KeyPath,
     Stage,
 )
 
@@ -335,3 +340,103 @@ async def services_still_stalled(conn: asyncpg.Connection, services: Sequence[st
         list(services),
     )
     return {r["stalled_alert"] for r in rows}
+
+
+# --- rebuilding chains from stored records (records stored before chains were kept, a
+# changed TRADE_KEY_FIELDS, the benchmark's generated rows) -----------------------------
+
+
+def _scalar_sql(expression: str) -> str:
+    """The SQL twin of `trades._scalar` for a jsonb value: a string or number, trimmed,
+    cut to length, NULL when empty."""
+    return (
+        f"CASE WHEN jsonb_typeof({expression}) IN ('string', 'number') "
+        f"THEN nullif(left(btrim({expression} #>> '{{}}'), {MAX_VALUE_CHARS}), '') END"
+    )
+
+
+def key_sql(paths: Sequence[KeyPath]) -> tuple[str, list[Any]]:
+    """The SQL twin of `trades.chain_key` over `system_logs` rows aliased `l`, and the
+    parameters it uses ($1, $2... in order)."""
+    parts: list[str] = []
+    args: list[Any] = []
+    for path in paths:
+        if path.field is not None:
+            if path.field not in records.FIELDS:
+                raise ValueError(f"not a record field: {path.field!r}")
+            column = f'l."{path.field}"::text'
+            parts.append(f"nullif(left(btrim({column}), {MAX_KEY_CHARS}), '')")
+        else:
+            args.append(list(path.path))
+            value = f"l.extra_data #> ${len(args)}::text[]"
+            parts.append(
+                f"CASE WHEN jsonb_typeof({value}) IN ('string', 'number') "
+                f"THEN nullif(left(btrim({value} #>> '{{}}'), {MAX_KEY_CHARS}), '') END"
+            )
+    return "coalesce(" + ", ".join(parts) + ")", args
+
+
+_STAGES_FROM_LOGS = """
+INSERT INTO trade_stages (key, record_id, "timestamp", level, level_no, service, symbol, side,
+                          decision)
+SELECT key, id, "timestamp", level, level_no, service, symbol,
+    coalesce(side, CASE WHEN decision = ANY(ARRAY['buy', 'sell']) THEN decision END), decision
+FROM (
+    SELECT {key} AS key, l.id, l."timestamp", l.level, l.level_no, l.service,
+        upper({symbol}) AS symbol, lower({side}) AS side,
+        CASE WHEN l.level = '{decision_level}' THEN lower(coalesce({decision}, {action})) END
+            AS decision
+    FROM system_logs l
+    WHERE l."timestamp" >= ${start} AND l."timestamp" < ${end} AND l.level = ANY(${levels}::text[])
+) AS s
+WHERE key IS NOT NULL
+ON CONFLICT (key, record_id) DO NOTHING
+"""
+
+
+async def rebuild(
+    conn: asyncpg.Connection,
+    start: datetime,
+    end: datetime,
+    paths: Sequence[KeyPath],
+    deadlines: Deadlines,
+    chunk: int = 20_000,
+) -> tuple[int, int]:
+    """Take the stages of the records stored in [start, end) and recompute every chain they
+    touch, `chunk` chains per transaction. Returns (stages added, chains recomputed)."""
+    key, args = key_sql(paths)
+    sql = _STAGES_FROM_LOGS.format(
+        key=key,
+        symbol=_scalar_sql("l.extra_data -> 'symbol'"),
+        side=_scalar_sql("l.extra_data -> 'side'"),
+        decision=_scalar_sql("l.extra_data -> 'decision'"),
+        action=_scalar_sql("l.extra_data -> 'action'"),
+        decision_level=DECISION,
+        start=len(args) + 1,
+        end=len(args) + 2,
+        levels=len(args) + 3,
+    )
+    status = await conn.execute(sql, *args, start, end, sorted(STAGE_LEVELS))
+    added = int(status.rsplit(" ", 1)[1])
+    keys = [
+        r["key"]
+        for r in await conn.fetch(
+            'SELECT DISTINCT key FROM trade_stages WHERE "timestamp" >= $1 AND "timestamp" < $2'
+            " ORDER BY key",
+            start,
+            end,
+        )
+    ]
+    for i in range(0, len(keys), chunk):
+        part = keys[i : i + chunk]
+        async with conn.transaction():
+            await conn.execute(_LOCK_KEYS, part)
+            await conn.execute(
+                _RECOMPUTE,
+                part,
+                deadlines.decision,
+                deadlines.execution,
+                list(TRADING_LEVELS),
+                list(HOLD_DECISIONS),
+            )
+    return added, len(keys)

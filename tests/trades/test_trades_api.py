@@ -429,3 +429,37 @@ async def test_concurrent_batches_of_one_chain_both_count(query_settings: Settin
         await db.close()
     assert row["signal_at"] is not None and row["decision_at"] is not None
     assert row["decision"] == "buy"
+
+
+async def test_rebuilding_from_stored_records_gives_the_chains_the_analyzer_built(
+    loaded: Trades, query_settings: Settings
+) -> None:
+    columns = (
+        "key, trading, started, symbol, side, decision, signal_at, decision_at, executed_at, "
+        "blocked_at, failed_at, signal_service, decision_service, execution_service, "
+        "last_service, last_record_id, outcome, waiting_for, deadline, services, stages"
+    )
+    keys = [*loaded.keys.values(), f"lonely-{S}"]
+    select = f"SELECT {columns} FROM trade_chains WHERE key = ANY($1::text[]) ORDER BY key"
+    pool = await db.pool(query_settings)
+    try:
+        async with pool.acquire() as conn:
+            built = [dict(r) for r in await conn.fetch(select, keys)]
+            await conn.execute("DELETE FROM trade_stages WHERE key = ANY($1::text[])", keys)
+            await conn.execute("DELETE FROM trade_chains WHERE key = ANY($1::text[])", keys)
+            added, chains = await trade_chains.rebuild(
+                conn,
+                loaded.now - timedelta(minutes=15),
+                loaded.now + timedelta(minutes=1),
+                trades.key_paths(query_settings.trade_key_fields),
+                deadlines(query_settings),
+                chunk=3,
+            )
+            rebuilt = [dict(r) for r in await conn.fetch(select, keys)]
+    finally:
+        await db.close()
+    assert len(built) == len(keys)
+    info_records, lonely_error = 1, 1
+    assert added == sum(len(loaded.of(n)) for n in loaded.keys) - info_records + lonely_error
+    assert chains >= len(keys)
+    assert rebuilt == built
