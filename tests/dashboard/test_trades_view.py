@@ -59,6 +59,17 @@ async def test_trades_view_lists_chains_and_shows_a_timeline(dashboard: Dashboar
     await wait_trade(dashboard.base_url, executed, "executed")
     await wait_trade(dashboard.base_url, blocked, "blocked")
 
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {READER_KEY}"}) as http,
+        http.get(
+            f"{dashboard.base_url}/api/trades/stats",
+            params={"start": (t0 - timedelta(minutes=1)).isoformat(), "symbol": "ETHUSDT"},
+        ) as response,
+    ):
+        assert response.status == 200, await response.text()
+        stages = {(i["stage"], i["service"]) for i in (await response.json())["items"]}
+    assert ("decision_to_execution", "exchange-connector") in stages
+
     await dashboard.open(READER_KEY)
     await dashboard.page.get_by_test_id("tab-trades").click()
     table = dashboard.page.get_by_test_id("trades-table")
