@@ -7,6 +7,7 @@ stage arriving late leaves the same summary as an orderly arrival would."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -440,3 +441,27 @@ async def rebuild(
                 list(HOLD_DECISIONS),
             )
     return added, len(keys)
+
+
+async def forget_before(
+    conn: asyncpg.Connection, cutoff: datetime, batch_rows: int, deadline: float
+) -> int:
+    """Delete chains started before `cutoff` and their stages, `batch_rows` at a time until
+    `deadline` (time.monotonic()); returns the rows deleted (retention, after the records
+    themselves are gone)."""
+    removed = 0
+    for sql in (
+        "DELETE FROM trade_stages WHERE ctid = ANY(ARRAY(SELECT ctid FROM trade_stages s "
+        'WHERE s."timestamp" < $1 AND EXISTS (SELECT 1 FROM trade_chains c '
+        "WHERE c.key = s.key AND c.started < $1) LIMIT $2))",
+        "DELETE FROM trade_chains WHERE ctid = ANY(ARRAY(SELECT ctid FROM trade_chains "
+        "WHERE started < $1 AND NOT EXISTS (SELECT 1 FROM trade_stages s "
+        'WHERE s.key = trade_chains.key AND s."timestamp" >= $1) LIMIT $2))',
+    ):
+        while time.monotonic() < deadline:
+            status = await conn.execute(sql, cutoff, batch_rows)
+            count = int(status.split()[-1])
+            removed += count
+            if count < batch_rows:
+                break
+    return removed

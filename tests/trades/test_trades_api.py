@@ -4,6 +4,7 @@ chains built by the real analyzer from records of several services."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -463,3 +464,35 @@ async def test_rebuilding_from_stored_records_gives_the_chains_the_analyzer_buil
     assert added == sum(len(loaded.of(n)) for n in loaded.keys) - info_records + lonely_error
     assert chains >= len(keys)
     assert rebuilt == built
+
+
+async def test_retention_forgets_chains_started_before_the_longest_policy(
+    query_settings: Settings,
+) -> None:
+    old, recent = f"old-{suffix()}", f"recent-{suffix()}"
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=400)
+    batch = [
+        record(GATEWAY, "SIGNAL_RECEIVED", long_ago, signal_id=old),
+        record(AI, "AI_DECISION", long_ago + timedelta(seconds=1), signal_id=old, action="hold"),
+        record(GATEWAY, "SIGNAL_RECEIVED", now, signal_id=recent),
+    ]
+    paths = trades.key_paths(query_settings.trade_key_fields)
+    pool = await db.pool(query_settings)
+    try:
+        async with pool.acquire() as conn:
+            await trade_chains.record(
+                conn, trades.stages_of(batch, paths), deadlines(query_settings)
+            )
+            removed = await trade_chains.forget_before(
+                conn, now - timedelta(days=365), 1, time.monotonic() + 30
+            )
+            left = await conn.fetch(
+                "SELECT key FROM trade_chains WHERE key = ANY($1::text[]) UNION ALL "
+                "SELECT key FROM trade_stages WHERE key = ANY($1::text[])",
+                [old, recent],
+            )
+    finally:
+        await db.close()
+    assert removed >= 3
+    assert sorted(r["key"] for r in left) == [recent, recent]
