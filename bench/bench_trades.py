@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -25,6 +24,7 @@ from typing import Any
 import asyncpg
 
 from bench import databases
+from bench.bench_search import percentiles, timed
 from shared import db, trade_api, trade_chains, trades
 from shared.access import Caller, Role
 from shared.settings import Settings
@@ -104,21 +104,6 @@ async def load(conn: asyncpg.Connection, settings: Settings) -> datetime:
     await conn.execute("VACUUM ANALYZE")
     await conn.execute("INSERT INTO bench_trades_meta (rows, day) VALUES ($1, $2)", ROWS, day)
     return day
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))]
-
-
-async def timed(fn: Callable[[], Awaitable[Any]], runs: int) -> list[float]:
-    await fn()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        await fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 @dataclass

@@ -1,15 +1,13 @@
 """The trades endpoints of the OpenAPI document (`GET /trades`, `/trades/stats`,
-`/trades/{key}`), their parameters and answer schemas."""
+`/trades/{key}`), their parameters and answer schemas. `shared.openapi` assembles the document
+and lends its helpers (used at call time, after both modules are loaded)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from shared import params, trade_api, trades
+from shared import openapi, params, trade_api, trades
 
-TIME = "ISO 8601 (UTC when no offset is given), `now`, or relative like 15m, 24h, 7d"
-SECURED = [{"apiKey": []}, {"bearer": []}]
-ERROR = {"$ref": "#/components/schemas/Error"}
 NULLABLE_TEXT = {"type": ["string", "null"]}
 NULLABLE_MS = {
     "type": ["number", "null"],
@@ -17,50 +15,29 @@ NULLABLE_MS = {
 }
 
 
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema,
-    }
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: int) -> dict[str, Any]:
-    text = {
-        400: "Invalid parameter (detail.parameter names it)",
-        401: "Missing or unknown key",
-        403: "The key's role may not do this",
-        404: "No such trade (or none of its records is readable with this key)",
-        503: "The database is unavailable; retry after Retry-After seconds",
-    }
-    return {str(s): _json(ERROR, text[s]) for s in statuses}
-
-
-def _text(max_length: int = params.MAX_TEXT_CHARS) -> dict[str, Any]:
-    return {"type": "string", "minLength": 1, "maxLength": max_length}
-
-
 def _window() -> list[dict[str, Any]]:
     return [
-        _query("start", {"type": "string", "minLength": 1}, f"Started at or after: {TIME}"),
-        _query("end", {"type": "string", "minLength": 1}, f"Started before: {TIME}"),
+        openapi._query(
+            "start",
+            {"type": "string", "minLength": 1},
+            f"Started at or after: {openapi.TIME_DESCRIPTION}",
+        ),
+        openapi._query(
+            "end", {"type": "string", "minLength": 1}, f"Started before: {openapi.TIME_DESCRIPTION}"
+        ),
     ]
 
 
 def _filters() -> list[dict[str, Any]]:
     return [
-        _query(
+        openapi._query(
             "service",
-            _text(),
+            openapi._text(),
             "Chains with a record of these services (repeatable or comma-separated)",
         ),
-        _query("symbol", _text(trades.MAX_VALUE_CHARS), "Only this symbol (any case)"),
+        openapi._query(
+            "symbol", openapi._text(trades.MAX_VALUE_CHARS), "Only this symbol (any case)"
+        ),
     ]
 
 
@@ -150,25 +127,23 @@ def paths() -> dict[str, Any]:
                 "summary": "Trade chains from signal to execution, newest started first",
                 "description": f"Statuses: {STATUS_TEXT}. A key limited to some services sees "
                 "only chains with a record of them, and only those stages.",
-                "security": SECURED,
+                "security": openapi.SECURED,
                 "parameters": [
                     *_window(),
                     *_filters(),
-                    _query("status", {"type": "string", "enum": list(trades.STATUSES)}, "Status"),
-                    _query(
+                    openapi._query(
+                        "status", {"type": "string", "enum": list(trades.STATUSES)}, "Status"
+                    ),
+                    openapi._query(
                         "limit",
                         {"type": "integer", "minimum": 1, "maximum": trade_api.MAX_LIMIT},
                         f"Page size (default {trade_api.DEFAULT_LIMIT})",
                     ),
-                    _query(
-                        "cursor",
-                        {"type": "string", "minLength": 1, "maxLength": 1024},
-                        "Opaque cursor from a previous page's next_cursor",
-                    ),
+                    openapi._cursor_parameter(),
                 ],
                 "responses": {
-                    "200": _json(page, "One page of chains"),
-                    **_errors(400, 401, 403, 503),
+                    "200": openapi._json(page, "One page of chains"),
+                    **openapi._errors(400, 401, 403, 503),
                 },
             }
         },
@@ -176,10 +151,10 @@ def paths() -> dict[str, Any]:
             "get": {
                 "operationId": "trade_stats",
                 "summary": "p50/p95 latency of each trade stage per service and symbol",
-                "security": SECURED,
+                "security": openapi.SECURED,
                 "parameters": [
                     *_window(),
-                    _query(
+                    openapi._query(
                         "range",
                         {"type": "string", "enum": list(params.STATS_RANGES)},
                         "Window ending at end (or now) when start is not given (default 24h)",
@@ -187,7 +162,7 @@ def paths() -> dict[str, Any]:
                     *_filters(),
                 ],
                 "responses": {
-                    "200": _json(
+                    "200": openapi._json(
                         {
                             "type": "object",
                             "required": ["start", "end", "items"],
@@ -199,7 +174,7 @@ def paths() -> dict[str, Any]:
                         },
                         "Percentiles",
                     ),
-                    **_errors(400, 401, 403, 503),
+                    **openapi._errors(400, 401, 403, 503),
                 },
             }
         },
@@ -207,18 +182,18 @@ def paths() -> dict[str, Any]:
             "get": {
                 "operationId": "get_trade",
                 "summary": "One trade chain with every record of it, oldest first",
-                "security": SECURED,
+                "security": openapi.SECURED,
                 "parameters": [
                     {
                         "name": "key",
                         "in": "path",
                         "required": True,
-                        "schema": _text(trades.MAX_KEY_CHARS),
+                        "schema": openapi._text(trades.MAX_KEY_CHARS),
                     }
                 ],
                 "responses": {
-                    "200": _json(detail, "The chain and its records"),
-                    **_errors(400, 401, 403, 404, 503),
+                    "200": openapi._json(detail, "The chain and its records"),
+                    **openapi._errors(400, 401, 403, 404, 503),
                 },
             }
         },

@@ -15,17 +15,13 @@ import asyncpg
 
 from shared import cursor, params, search, trade_chains, trades
 from shared.access import Caller
-from shared.errors import BadRequest, NotFound
+from shared.errors import NotFound
 from shared.settings import Settings
 
 LIST_PARAMETERS = ("start", "end", "service", "symbol", "status", "limit", "cursor")
 STATS_PARAMETERS = ("start", "end", "range", "service", "symbol")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
-
-
-def _bad(parameter: str, message: str) -> BadRequest:
-    return BadRequest(f"parameter {parameter}: {message}", detail={"parameter": parameter})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +48,7 @@ def _window(values: dict[str, list[str]], now: datetime) -> tuple[datetime | Non
     start = params._instant("start", start_raw, now) if start_raw else None
     end = params._instant("end", end_raw, now) if end_raw else None
     if start and end and start >= end:
-        raise _bad("start", "must be before end")
+        raise params._bad("start", "must be before end")
     return start, end
 
 
@@ -70,7 +66,7 @@ def parse_list(pairs: params.Pairs, cursor_secret: str, now: datetime | None = N
     start, end = _window(values, now or datetime.now(UTC))
     status = params._one(values, "status")
     if status is not None and status.lower() not in trades.STATUSES:
-        raise _bad("status", f"must be one of {', '.join(trades.STATUSES)}")
+        raise params._bad("status", f"must be one of {', '.join(trades.STATUSES)}")
     limit = params._one(values, "limit")
     return TradesQuery(
         start=start,
@@ -89,9 +85,9 @@ def parse_stats(pairs: params.Pairs, now: datetime | None = None) -> StatsQuery:
     start, end = _window(values, now)
     chosen = params._one(values, "range")
     if chosen is not None and chosen not in params.STATS_RANGES:
-        raise _bad("range", f"must be one of {', '.join(params.STATS_RANGES)}")
+        raise params._bad("range", f"must be one of {', '.join(params.STATS_RANGES)}")
     if chosen is not None and start is not None:
-        raise _bad("range", "give either range or start, not both")
+        raise params._bad("range", "give either range or start, not both")
     end = end or now
     span = params.STATS_RANGES[chosen or "24h"]
     return StatsQuery(
@@ -102,7 +98,7 @@ def parse_stats(pairs: params.Pairs, now: datetime | None = None) -> StatsQuery:
 def trade_key(raw: str) -> str:
     """A chain key from the path: 1 to 256 characters, no NUL."""
     if not raw or len(raw) > trades.MAX_KEY_CHARS or "\x00" in raw:
-        raise _bad("key", f"must be 1 to {trades.MAX_KEY_CHARS} characters")
+        raise params._bad("key", f"must be 1 to {trades.MAX_KEY_CHARS} characters")
     return raw
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from shared import records
+from shared.search import _Where as Where
 from shared.trades import (
     DECISION,
     EXECUTION,
@@ -47,15 +48,17 @@ MAX_STAGES = 50
 
 _TIME = """to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
 
-LOCK_CLASS = 0x7472  # "tr"
-_LOCK_KEYS = f"""
-SELECT pg_advisory_xact_lock({LOCK_CLASS}, h)
-FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS locks
+_CLAIM = """
+INSERT INTO trade_chains AS c (key, trading, started, last_service, last_record_id, services,
+                               stages)
+SELECT k, false, now(), '', '', '{}', '[]' FROM unnest($1::text[]) AS k ORDER BY k
+ON CONFLICT (key) DO UPDATE SET updated_at = now()
 """
-"""Chains of one key are recomputed one transaction at a time (in lock order, so two batches
-never wait on each other in a circle): a batch recomputing a chain then sees every stage
-that a concurrent batch of another partition committed, rather than overwriting the
-summary with its own partial view."""
+"""Lock the summary rows of these keys (making the missing ones), in key order, until the
+transaction ends: chains of one key are recomputed one transaction at a time, so a batch
+recomputing a chain sees every stage a concurrent batch of another partition committed
+rather than overwriting the summary with its own partial view. Row locks, not advisory
+ones: a batch of thousands of keys does not fill PostgreSQL's lock table."""
 
 _INSERT_STAGES = """
 INSERT INTO trade_stages (key, record_id, "timestamp", level, level_no, service, symbol, side,
@@ -161,7 +164,7 @@ async def record(
         for i, name in enumerate(STAGE_FIELDS):
             columns[i].append(getattr(stage, name))
     keys = sorted(set(columns[0]))
-    await conn.execute(_LOCK_KEYS, keys)
+    await conn.execute(_CLAIM, keys)
     await conn.execute(_INSERT_STAGES, *columns)
     await conn.execute(
         _RECOMPUTE,
@@ -186,28 +189,15 @@ class ChainFilter:
     after: tuple[datetime, str] | None = None
 
 
-class _Where:
-    def __init__(self) -> None:
-        self.clauses: list[str] = ["trading"]
-        self.args: list[Any] = []
-
-    def add(self, fragment: str, *values: Any) -> None:
-        first = len(self.args) + 1
-        self.args.extend(values)
-        self.clauses.append(fragment.format(*(f"${first + i}" for i in range(len(values)))))
-
-    def sql(self) -> str:
-        return " WHERE " + " AND ".join(self.clauses)
-
-
 _STATUS = {
     "open": "outcome IS NULL AND deadline > {0}",
     "stalled": "outcome IS NULL AND deadline <= {0}",
 }
 
 
-def _where(chosen: ChainFilter, now: datetime) -> _Where:
-    where = _Where()
+def _where(chosen: ChainFilter, now: datetime) -> Where:
+    where = Where()
+    where.add("trading")
     if chosen.services is not None:
         if not chosen.services:
             where.add("false")
@@ -431,7 +421,7 @@ async def rebuild(
     for i in range(0, len(keys), chunk):
         part = keys[i : i + chunk]
         async with conn.transaction():
-            await conn.execute(_LOCK_KEYS, part)
+            await conn.execute(_CLAIM, part)
             await conn.execute(
                 _RECOMPUTE,
                 part,

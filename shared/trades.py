@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from shared import levels, records
+from shared.analyzer import instant
 
 SIGNAL, DECISION, EXECUTION, RISK = "SIGNAL_RECEIVED", "AI_DECISION", "TRADE_EXECUTED", "RISK_ALERT"
 TRADING_LEVELS = (SIGNAL, DECISION, EXECUTION, RISK)
@@ -106,18 +107,6 @@ class Stage:
     decision: str | None
 
 
-def _instant(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str) and value:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return None
-
-
 def stage_of(record: Mapping[str, Any], paths: Sequence[KeyPath]) -> Stage | None:
     """The record's stage, or None when it is no part of a trade chain (another level, no key,
     no id or no readable timestamp)."""
@@ -126,7 +115,7 @@ def stage_of(record: Mapping[str, Any], paths: Sequence[KeyPath]) -> Stage | Non
         return None
     key = chain_key(record, paths)
     record_id = record.get("id")
-    moment = _instant(record.get("timestamp"))
+    moment = instant(record.get("timestamp"))
     if key is None or not record_id or moment is None:
         return None
     extra = record.get("extra_data")

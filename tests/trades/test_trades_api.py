@@ -11,15 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from openapi_schema_validator import OAS31Validator
 
 from shared import db, openapi, trade_chains, trades
 from shared.settings import Settings
 from shared.trade_alerts import deadlines
 from tests.query.conftest import SERVICE_A
-from tests.query.test_openapi import query_strategy, response_schema
+from tests.query.test_openapi import response_schema
 from tests.trades.conftest import Record, call, feed, record, suffix
 
 S = suffix()
@@ -345,55 +343,10 @@ async def test_late_out_of_order_and_repeated_stages_give_the_same_chain(
     assert stage_count == 3 and len(row["stages"]) == 3
 
 
-@pytest.fixture(scope="module")
-async def session_loop() -> asyncio.AbstractEventLoop:
-    return asyncio.get_running_loop()
-
-
-DOCUMENT = openapi.document()
-FUZZED = {
-    "list_trades": ("/trades", "trades"),
-    "trade_stats": ("/trades/stats", "trades/stats"),
-}
-
-
-@pytest.mark.parametrize("name", sorted(FUZZED))
-def test_fuzz_trades_api_from_the_schema(
-    name: str, loaded: Trades, session_loop: asyncio.AbstractEventLoop
-) -> None:
-    path, route = FUZZED[name]
-    operation = DOCUMENT["paths"][path]["get"]
-    documented = {int(s) for s in operation["responses"]}
-
-    @settings(
-        max_examples=40,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-    @given(query=query_strategy(operation), key=st.sampled_from(["admin", "reader", "limited"]))
-    def run(query: list[tuple[str, str]], key: str) -> None:
-        reply = session_loop.run_until_complete(call(name, route, query, key=key))
-        assert reply.status != 500, (query, reply.body)
-        assert reply.status in documented, (query, reply.status, reply.body)
-        if reply.status == 400:
-            assert reply.json()["detail"]["parameter"]
-        schema = response_schema(operation, reply.status)
-        if schema is not None:
-            OAS31Validator(schema, format_checker=OAS31Validator.FORMAT_CHECKER).validate(
-                reply.json()
-            )
-
-    run()
-
-
-def test_detail_answer_fits_its_schema(
-    loaded: Trades, session_loop: asyncio.AbstractEventLoop
-) -> None:
-    operation = DOCUMENT["paths"]["/trades/{key}"]["get"]
+async def test_detail_answer_fits_its_schema(loaded: Trades) -> None:
+    operation = openapi.document()["paths"]["/trades/{key}"]["get"]
     for key in loaded.keys.values():
-        reply = session_loop.run_until_complete(
-            call("get_trade", "t", route_params={"key": key}, key="reader")
-        )
+        reply = await call("get_trade", "t", route_params={"key": key}, key="reader")
         assert reply.status == 200
         schema = response_schema(operation, 200)
         OAS31Validator(schema, format_checker=OAS31Validator.FORMAT_CHECKER).validate(reply.json())
