@@ -4,6 +4,9 @@ grouping a day of records by chain key, side by side in one run over the same ro
 
 Target: p95 <= 100 ms for every listing from the chain table over 24 h.
 
+Then what keeping chains costs the analyzer: the demo fleet's records in batches of 1,000
+through the whole analyzer step, beside the chain upkeep alone on the same batches.
+
 Database: BENCH_DATABASE_URL, else an embedded server in .benchdata/trades-pg (database
 `trades`). One day of rows is generated inside PostgreSQL (`bench/trades_data.sql`), loaded
 into its own partition, and the chains are built from it by `trade_chains.rebuild` (the
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import orjson
 
 from bench import databases
 from bench.bench_search import percentiles, timed
@@ -31,6 +36,7 @@ from shared.settings import Settings
 from shared.trade_alerts import deadlines
 
 ROWS = int(os.environ.get("BENCH_TRADES_ROWS", "5000000"))
+UPKEEP_SECONDS = 120.0
 RUNS = int(os.environ.get("BENCH_TRADES_RUNS", "30"))
 PLAIN_RUNS = int(os.environ.get("BENCH_TRADES_PLAIN_RUNS", "5"))
 TARGET_P95_MS = 100.0
@@ -199,8 +205,63 @@ async def run() -> bool:
         await db.close()
 
 
+async def upkeep(server: str) -> None:
+    """What keeping chains adds to the analyzer: the demo fleet's records in batches of 1,000
+    through the whole analyzer step (rules, alerts, chains, position), beside the chain upkeep
+    alone on the same batches (a fresh database for each), in one run."""
+    from devhost.demo import sample
+    from shared import analysis, trade_alerts
+
+    records = sample(UPKEEP_SECONDS, rate=200.0, seed=5)
+    for i, record in enumerate(records):
+        record["id"] = f"up-{i}"
+    batches = [records[i : i + 1000] for i in range(0, len(records) - 999, 1000)]
+    stages = sum(
+        len(trades.stages_of(b, trades.key_paths(("signal_id", "request_id")))) for b in batches
+    )
+    timings: dict[str, list[float]] = {"analyzer step": [], "chain upkeep alone": []}
+    async with databases.fresh(server, "tradesup") as url:
+        settings = replace(Settings(), database_url=url)
+        analysis._analyzer = None
+        seq = 0
+        for batch in batches:
+            deliveries = []
+            for record in batch:
+                deliveries.append(analysis.Delivery(orjson.dumps(record), "p0", seq))
+                seq += 1
+            started = time.perf_counter()
+            await analysis.analyze(deliveries, settings)
+            timings["analyzer step"].append((time.perf_counter() - started) * 1000)
+        await db.close()
+    async with databases.fresh(server, "tradesup") as url:
+        settings = replace(Settings(), database_url=url)
+        ruleset = analysis.analyzer(settings).ruleset
+        conn = await asyncpg.connect(url)
+        try:
+            for batch in batches:
+                started = time.perf_counter()
+                async with conn.transaction():
+                    await trade_alerts.record_batch(
+                        conn, batch, settings, ruleset, datetime.now(UTC)
+                    )
+                timings["chain upkeep alone"].append((time.perf_counter() - started) * 1000)
+        finally:
+            await conn.close()
+        await db.close()
+    whole = statistics.median(timings["analyzer step"])
+    print(
+        f"\n{len(batches)} demo batches of 1,000 records ({stages} trade stages in all), "
+        "median per batch:"
+    )
+    for name, samples in timings.items():
+        median = statistics.median(samples)
+        print(f"  {name:22} {median:7.1f} ms  ({median / whole:.0%} of the analyzer step)")
+
+
 def main() -> bool:
-    return asyncio.run(run())
+    ok = asyncio.run(run())
+    asyncio.run(upkeep(databases.server_url("trades-pg")))
+    return ok
 
 
 if __name__ == "__main__":
