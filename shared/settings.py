@@ -44,6 +44,15 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _paths(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of dotted paths (`signal_id`, `order.signal_id`)."""
+    paths = _list(env, name)
+    for path in paths:
+        if any(not part.strip() for part in path.split(".")):
+            raise ValueError(f"setting {name}: {path!r} is not a field or dotted path")
+    return paths
+
+
 def _json(env: Mapping[str, str], name: str, default: Any) -> Any:
     raw = env.get(name, "").strip()
     if not raw:
@@ -286,7 +295,7 @@ class Settings:
             ),
             notify_max_attempts=_int(env, "NOTIFY_MAX_ATTEMPTS", cls.notify_max_attempts),
             telegram_api_url=_str(env, "TELEGRAM_API_URL", cls.telegram_api_url),
-            trade_key_fields=_list(env, "TRADE_KEY_FIELDS") or cls.trade_key_fields,
+            trade_key_fields=_paths(env, "TRADE_KEY_FIELDS") or cls.trade_key_fields,
             trade_decision_seconds=_float(
                 env, "TRADE_DECISION_SECONDS", cls.trade_decision_seconds
             ),

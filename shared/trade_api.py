@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from shared import cursor, params, search, trade_chains, trades
 from shared.access import Caller
@@ -119,8 +120,6 @@ def _status(row: Mapping[str, Any], now: datetime) -> str:
 def _stages(row: Mapping[str, Any], caller: Caller) -> list[dict[str, Any]]:
     stages = row["stages"]
     if isinstance(stages, str | bytes):
-        import orjson
-
         stages = orjson.loads(stages)
     return [s for s in stages if caller.may_read_service(s["service"])]
 

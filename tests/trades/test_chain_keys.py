@@ -43,6 +43,8 @@ def test_settings_read_the_key_fields() -> None:
     env = {"TRADE_KEY_FIELDS": "trade_id, request_id"}
     assert Settings.from_env(env).trade_key_fields == ("trade_id", "request_id")
     assert Settings.from_env({}).trade_key_fields == ("signal_id", "request_id")
+    with pytest.raises(ValueError, match="TRADE_KEY_FIELDS"):
+        Settings.from_env({"TRADE_KEY_FIELDS": "signal_id,order..id"})
 
 
 @pytest.mark.parametrize(
