@@ -74,6 +74,8 @@ class Fleet:
         self._next_exchange_failure = FIRST_EXCHANGE_FAILURE_S
         self._next_error_burst = FIRST_ERROR_BURST_S
         self._budget = 0.0
+        self._elapsed = 0.0
+        self._later: list[tuple[float, Callable[[], list[Record]]]] = []
         self._positions: dict[str, float] = {}
         self._prices = dict(PRICES)
         self._users = [f"user-{self.random.randrange(10_000, 99_999)}" for _ in range(8)]
@@ -209,16 +211,17 @@ class Fleet:
 
     def trade_flow(self) -> list[Record]:
         """One trade followed by its `signal_id` from signal to outcome, its steps spread over
-        a few seconds: executed, blocked by risk, failed at the exchange, held, or lost between
-        services (a signal never decided, a buy never executed), which stays open until its
-        deadline and is stalled after."""
+        a few seconds: executed, blocked by risk, failed at the exchange, held, slow (decided
+        and executed 10 to 28 s later, open until then), or lost between services (a signal
+        never decided, a buy never executed), which stays open until its deadline and is
+        stalled after."""
         signal_id = f"sig-{self.random.getrandbits(48):012x}"
         symbol = self.random.choice(SYMBOLS)
         side = self.random.choice(("buy", "sell"))
         price = self._price(symbol)
         fate = self.random.choices(
-            ("executed", "blocked", "failed", "held", "undecided", "unexecuted"),
-            (0.45, 0.15, 0.12, 0.14, 0.07, 0.07),
+            ("executed", "blocked", "failed", "held", "slow", "undecided", "unexecuted"),
+            (0.3, 0.12, 0.16, 0.1, 0.18, 0.07, 0.07),
         )[0]
         now = self.clock()
         steps = [self.random.uniform(0.2, 2.5), self.random.uniform(0.1, 1.5)]
@@ -243,6 +246,32 @@ class Fleet:
             ),
         ]
         if fate == "undecided":
+            return out
+        if fate == "slow":
+
+            def later() -> list[Record]:
+                done = self.clock()
+                decided = done - timedelta(seconds=self.random.uniform(0.3, 2.0))
+                return [
+                    at(
+                        decided,
+                        "ai-processor",
+                        "AI_DECISION",
+                        f"decision {side} {symbol}",
+                        decision=side,
+                        confidence=round(self.random.uniform(0.6, 0.95), 2),
+                    ),
+                    at(
+                        done,
+                        "exchange-connector",
+                        "TRADE_EXECUTED",
+                        f"{side} {symbol} filled @ {price} after a slow decision",
+                        side=side,
+                        price=price,
+                    ),
+                ]
+
+            self._later.append((self._elapsed + self.random.uniform(10.0, 28.0), later))
             return out
         decision = "hold" if fate == "held" else side
         out.append(
@@ -431,6 +460,12 @@ class Fleet:
     def tick(self, elapsed: float, seconds: float) -> list[Record]:
         """The records of the `seconds` up to `elapsed` seconds after the start."""
         out: list[Record] = []
+        self._elapsed = elapsed
+        if self._later:
+            due = [make for at, make in self._later if at <= elapsed]
+            self._later = [(at, make) for at, make in self._later if at > elapsed]
+            for make in due:
+                out += make()
         if elapsed >= self._next_exchange_failure:
             out += self.exchange_failure()
             self._next_exchange_failure += EXCHANGE_FAILURE_EVERY_S
@@ -440,7 +475,7 @@ class Fleet:
         self._budget += self.rate * seconds
         scenarios = (
             (self.signal_flow, 0.42),
-            (self.trade_flow, 0.2),
+            (self.trade_flow, 0.3),
             (self.telegram_command, 0.2),
             (self.debug_heartbeat, 0.14),
             (self.slow_response, 0.1),
