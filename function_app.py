@@ -14,6 +14,7 @@ from functions import (
     shippers,
     store,
     stream,
+    trades,
 )
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -30,5 +31,6 @@ for blueprint in (
     stream.bp,
     query.bp,
     shippers.bp,
+    trades.bp,
 ):
     app.register_functions(blueprint)

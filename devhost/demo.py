@@ -77,6 +77,8 @@ class Fleet:
         self._next_exchange_failure = FIRST_EXCHANGE_FAILURE_S
         self._next_error_burst = FIRST_ERROR_BURST_S
         self._budget = 0.0
+        self._elapsed = 0.0
+        self._later: list[tuple[float, Callable[[], list[Record]]]] = []
         self._positions: dict[str, float] = {}
         self._prices = dict(PRICES)
         self._users = [f"user-{self.random.randrange(10_000, 99_999)}" for _ in range(8)]
@@ -140,6 +142,7 @@ class Fleet:
                 event_type="ai_decision",
                 extra_data={
                     "symbol": symbol,
+                    "decision": side.lower() if confidence >= 0.6 else "skip",
                     "model": self.random.choice(MODELS),
                     "confidence": confidence,
                     "features": {"rsi": round(self.random.uniform(15, 85), 1), "vol_z": 1.3},
@@ -207,6 +210,115 @@ class Fleet:
                 session_id=f"tg-{user}",
             )
         )
+        return out
+
+    def trade_flow(self) -> list[Record]:
+        """One trade followed by its `signal_id` from signal to outcome, its steps spread over
+        a few seconds: executed, blocked by risk, failed at the exchange, held, slow (decided
+        and executed 10 to 28 s later, open until then), or lost between services (a signal
+        never decided, a buy never executed), which stays open until its deadline and is
+        stalled after."""
+        signal_id = f"sig-{self.random.getrandbits(48):012x}"
+        symbol = self.random.choice(SYMBOLS)
+        side = self.random.choice(("buy", "sell"))
+        price = self._price(symbol)
+        fate = self.random.choices(
+            ("executed", "blocked", "failed", "held", "slow", "undecided", "unexecuted"),
+            (0.3, 0.12, 0.16, 0.1, 0.18, 0.07, 0.07),
+        )[0]
+        now = self.clock()
+        steps = [self.random.uniform(0.2, 2.5), self.random.uniform(0.1, 1.5)]
+        signal_at = now - timedelta(seconds=sum(steps) + 0.05)
+        decided_at = signal_at + timedelta(seconds=steps[0])
+        base = {"signal_id": signal_id, "symbol": symbol}
+
+        def at(moment: datetime, service: str, level: str, message: str, **extra: Any) -> Record:
+            made = self._record(service, level, message, logger="trades", event_type="trade")
+            made["timestamp"] = moment.isoformat()
+            made["extra_data"] = {**base, **extra}
+            return made
+
+        out = [
+            at(
+                signal_at,
+                "api-gateway",
+                "SIGNAL_RECEIVED",
+                f"signal {side} {symbol} @ {price}",
+                side=side,
+                price=price,
+            ),
+        ]
+        if fate == "undecided":
+            return out
+        if fate == "slow":
+
+            def later() -> list[Record]:
+                done = self.clock()
+                decided = done - timedelta(seconds=self.random.uniform(0.3, 2.0))
+                return [
+                    at(
+                        decided,
+                        "ai-processor",
+                        "AI_DECISION",
+                        f"decision {side} {symbol}",
+                        decision=side,
+                        confidence=round(self.random.uniform(0.6, 0.95), 2),
+                    ),
+                    at(
+                        done,
+                        "exchange-connector",
+                        "TRADE_EXECUTED",
+                        f"{side} {symbol} filled @ {price} after a slow decision",
+                        side=side,
+                        price=price,
+                    ),
+                ]
+
+            self._later.append((self._elapsed + self.random.uniform(10.0, 28.0), later))
+            return out
+        decision = "hold" if fate == "held" else side
+        out.append(
+            at(
+                decided_at,
+                "ai-processor",
+                "AI_DECISION",
+                f"decision {decision} {symbol}",
+                decision=decision,
+                confidence=round(self.random.uniform(0.4, 0.95), 2),
+            )
+        )
+        outcome_at = decided_at + timedelta(seconds=steps[1])
+        if fate == "executed":
+            out.append(
+                at(
+                    outcome_at,
+                    "exchange-connector",
+                    "TRADE_EXECUTED",
+                    f"{side} {symbol} filled @ {price}",
+                    side=side,
+                    price=price,
+                )
+            )
+        elif fate == "blocked":
+            out.append(
+                at(
+                    outcome_at,
+                    "portfolio-manager",
+                    "RISK_ALERT",
+                    f"{side} {symbol} blocked: position limit reached",
+                    side=side,
+                )
+            )
+        elif fate == "failed":
+            out.append(
+                at(
+                    outcome_at,
+                    "exchange-connector",
+                    "ERROR",
+                    f"order for {symbol} rejected by the exchange: lot size",
+                    side=side,
+                )
+            )
         return out
 
     def telegram_command(self) -> list[Record]:
@@ -351,6 +463,12 @@ class Fleet:
     def tick(self, elapsed: float, seconds: float) -> list[Record]:
         """The records of the `seconds` up to `elapsed` seconds after the start."""
         out: list[Record] = []
+        self._elapsed = elapsed
+        if self._later:
+            due = [make for at, make in self._later if at <= elapsed]
+            self._later = [(at, make) for at, make in self._later if at > elapsed]
+            for make in due:
+                out += make()
         if elapsed >= self._next_exchange_failure:
             out += self.exchange_failure()
             self._next_exchange_failure += EXCHANGE_FAILURE_EVERY_S
@@ -360,6 +478,7 @@ class Fleet:
         self._budget += self.rate * seconds
         scenarios = (
             (self.signal_flow, 0.42),
+            (self.trade_flow, 0.3),
             (self.telegram_command, 0.2),
             (self.debug_heartbeat, 0.14),
             (self.slow_response, 0.1),

@@ -1,7 +1,11 @@
 """A small FastAPI service whose request logs and trading logs flow to the pipeline.
 
 TRADINGLOG_API_KEY=dev-ingest-key uvicorn examples.fastapi_service:app --port 8000
-curl -H 'X-Request-ID: demo-1' localhost:8000/orders -d '{"symbol":"ETHUSDT","qty":1}'
+curl -H 'X-Request-ID: demo-1' -H 'X-Signal-Id: sig-demo-1' \
+     localhost:8000/orders -d '{"symbol":"ETHUSDT","qty":1}'
+
+The middleware takes the calling service's X-Signal-Id on, so the order's records join the
+trade that signal started (GET /api/trades/sig-demo-1).
 """
 
 from fastapi import FastAPI

@@ -16,7 +16,17 @@ from typing import Any
 
 import orjson
 
-from shared import alerts, analysis_state, db, deadletter, leaks, notify, rules, sink_policy
+from shared import (
+    alerts,
+    analysis_state,
+    db,
+    deadletter,
+    leaks,
+    notify,
+    rules,
+    sink_policy,
+    trade_alerts,
+)
 from shared.analyzer import Analyzer
 from shared.eventbatch import EventBatch
 from shared.settings import Settings
@@ -151,6 +161,9 @@ async def analyze(deliveries: Sequence[Delivery], settings: Settings) -> Outcome
             await leaks.record(conn, records)
             now = datetime.now(UTC)
             outcome.changes += await alerts.record(conn, scan.hits(), now, interval)
+            outcome.resolved += await trade_alerts.record_batch(
+                conn, records, settings, engine.ruleset, now
+            )
             heard = scan.heard()
             if silence_rules and heard:
                 for rule in silence_rules:
@@ -236,6 +249,8 @@ async def maintain(settings: Settings, now: datetime | None = None) -> Outcome:
                 if service not in alerted and rule.applies_to(service)
             ]
             outcome.changes += await alerts.record(conn, hits, now, interval)
+        stalled = await trade_alerts.stalled_hits(conn, engine.ruleset, settings, now)
+        outcome.changes += await alerts.record(conn, stalled, now, interval)
     notify.notifier(settings).submit(outcome.notices())
     return outcome
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import fields, levels, openapi_shippers, params
+from shared import fields, levels, openapi_shippers, openapi_trades, params
 
 LEVEL_NAMES = list(levels.LEVELS)
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -499,7 +499,9 @@ def document(base_url: str = "") -> dict[str, Any]:
         },
         "servers": [{"url": server}],
         "security": SECURED,
-        "paths": _with_shipper_paths({**_read_paths(), **_other_paths()}),
+        "paths": _with_shipper_paths(
+            {**_read_paths(), **_other_paths(), **openapi_trades.paths()}
+        ),
         "components": components,
     }
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from shared import db
+from shared import db, trade_chains
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class Summary:
     dropped: list[dict[str, Any]] = field(default_factory=list)
     deleted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rollup_rows_deleted: int = 0
+    trade_rows_deleted: int = 0
     bytes_before: int = 0
     bytes_after: int = 0
     complete: bool = True
@@ -86,6 +87,7 @@ class Summary:
             "partitions_dropped": [d["name"] for d in self.dropped],
             "rows_in_dropped_partitions": sum(d["rows"] for d in self.dropped),
             "rollup_rows_deleted": self.rollup_rows_deleted,
+            "trade_rows_deleted": self.trade_rows_deleted,
             "bytes_before": self.bytes_before,
             "bytes_after": self.bytes_after,
         }
@@ -299,6 +301,9 @@ async def enforce(
         if not summary.complete:
             break
     summary.rollup_rows_deleted = await _trim_rollups(conn, longest, batch_rows, deadline)
+    summary.trade_rows_deleted = await trade_chains.forget_before(
+        conn, longest, batch_rows, deadline
+    )
     for first in range(0, len(touched), VACUUM_GROUP):
         group = touched[first : first + VACUUM_GROUP]
         await conn.execute("VACUUM " + ", ".join(_quoted(p.name) for p in group))

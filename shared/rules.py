@@ -34,7 +34,8 @@ SEARCHABLE_FIELDS: tuple[str, ...] = fields.PATTERN_FIELDS
 DEFAULT_PATTERN_FIELDS = ("message", "exception_type", "exception_message")
 
 RuleType = Literal[
-    "pattern", "error_rate", "slow_response", "silence", "sequence_gap", "secret_leak"
+    "pattern", "error_rate", "slow_response", "silence", "sequence_gap", "secret_leak",
+    "trade_stalled"
 ]
 
 _COMMON = {
@@ -54,6 +55,7 @@ _FIELDS_BY_TYPE: dict[str, set[str]] = {
     "silence": _COMMON | {"minutes"},
     "sequence_gap": _COMMON | {"seq_field", "process_field"},
     "secret_leak": _COMMON | {"threshold"},
+    "trade_stalled": set(_COMMON),
 }
 
 
@@ -100,6 +102,8 @@ class RuleSet:
     silence: tuple[Rule, ...] = ()
     sequence_gap: tuple[Rule, ...] = ()
     secret_leak: tuple[Rule, ...] = ()
+    trade_stalled: tuple[Rule, ...] = ()
+    """Deadlines are the TRADE_DECISION_SECONDS / TRADE_EXECUTION_SECONDS settings."""
     by_name: dict[str, Rule] = field(default_factory=dict)
 
     @classmethod
@@ -119,6 +123,7 @@ class RuleSet:
             silence=tuple(r for r in rules if r.type == "silence"),
             sequence_gap=tuple(r for r in rules if r.type == "sequence_gap"),
             secret_leak=tuple(r for r in rules if r.type == "secret_leak"),
+            trade_stalled=tuple(r for r in rules if r.type == "trade_stalled"),
             by_name={r.name: r for r in rules},
         )
 
@@ -252,7 +257,7 @@ def parse_rule(raw: Any, index: int, settings: Settings) -> Rule | None:
         )
     elif kind == "secret_leak":
         options.update(threshold=int(_number(name, "threshold", raw.get("threshold", 1), 1)))
-    else:
+    elif kind == "sequence_gap":
         options.update(
             seq_field=_text(name, "seq_field", raw.get("seq_field", "seq")),
             process_field=_text(name, "process_field", raw.get("process_field", "pid")),

@@ -44,6 +44,15 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _paths(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of dotted paths (`signal_id`, `order.signal_id`)."""
+    paths = _list(env, name)
+    for path in paths:
+        if any(not part.strip() for part in path.split(".")):
+            raise ValueError(f"setting {name}: {path!r} is not a field or dotted path")
+    return paths
+
+
 def _json(env: Mapping[str, str], name: str, default: Any) -> Any:
     raw = env.get(name, "").strip()
     if not raw:
@@ -205,6 +214,11 @@ class Settings:
     notify_max_attempts: int = 6
     telegram_api_url: str = "https://api.telegram.org"
 
+    # Trade chains: where a chain key is read, and how long a chain waits for its next stage
+    trade_key_fields: tuple[str, ...] = ("signal_id", "request_id")
+    trade_decision_seconds: float = 30.0
+    trade_execution_seconds: float = 60.0
+
     # Deployment
     trust_client_principal: bool = False
     azure_client_id: str = ""
@@ -316,6 +330,13 @@ class Settings:
             ),
             notify_max_attempts=_int(env, "NOTIFY_MAX_ATTEMPTS", cls.notify_max_attempts),
             telegram_api_url=_str(env, "TELEGRAM_API_URL", cls.telegram_api_url),
+            trade_key_fields=_paths(env, "TRADE_KEY_FIELDS") or cls.trade_key_fields,
+            trade_decision_seconds=_float(
+                env, "TRADE_DECISION_SECONDS", cls.trade_decision_seconds
+            ),
+            trade_execution_seconds=_float(
+                env, "TRADE_EXECUTION_SECONDS", cls.trade_execution_seconds
+            ),
             trust_client_principal=_str(env, "TRUST_CLIENT_PRINCIPAL").lower()
             in ("1", "true", "yes"),
             azure_client_id=_str(env, "AZURE_CLIENT_ID"),

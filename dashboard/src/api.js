@@ -74,6 +74,14 @@ export function createApi(getKey, onUnauthorised) {
     me: () => json("GET", "me"),
     currentReport: () => json("GET", "reports/current"),
     reports: (limit = 48) => json("GET", "reports", { params: new URLSearchParams({ limit: String(limit) }) }),
+    trades: (query = {}) => {
+      const params = new URLSearchParams();
+      for (const [name, value] of Object.entries(query)) {
+        if (value !== undefined && value !== null && String(value).trim() !== "") params.set(name, String(value).trim());
+      }
+      return json("GET", "trades", { params });
+    },
+    trade: (key) => json("GET", "trades/" + encodeURIComponent(key)),
     exportBlob: async (filters, format) => {
       const accept = format === "csv" ? "text/csv" : "application/x-ndjson";
       const response = await call("GET", "logs/export", {

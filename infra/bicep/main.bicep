@@ -482,6 +482,11 @@ var appSettings = {
   NOTIFY_TIMEOUT_SECONDS: '10'
   NOTIFY_MAX_ATTEMPTS: '6'
 
+  // Trade chains
+  TRADE_KEY_FIELDS: 'signal_id,request_id'
+  TRADE_DECISION_SECONDS: '30'
+  TRADE_EXECUTION_SECONDS: '60'
+
   // Reports and retention (schedules in UTC)
   REPORT_SCHEDULE: '0 5 * * * *'
   REPORT_CATCHUP_HOURS: '48'

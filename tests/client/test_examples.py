@@ -41,8 +41,9 @@ async def test_the_plain_script_logs_into_the_pipeline(dev_host) -> None:
     )
     assert done.returncode == 0, done.stderr.decode()
     sql = (
-        "SELECT count(*) FROM system_logs WHERE logger_name = 'engine.loop'"
-        " AND level = 'TRADE_EXECUTED' AND received_at >= to_timestamp($1)"
+        "SELECT count(DISTINCT extra_data->>'signal_id') FROM system_logs"
+        " WHERE logger_name = 'engine.loop' AND level = 'TRADE_EXECUTED'"
+        " AND received_at >= to_timestamp($1) AND extra_data ? 'signal_id'"
     )
     deadline = time.monotonic() + 15
     while await count_where(dev_host.database_url, sql, started) < 20:
@@ -57,14 +58,19 @@ async def test_the_fastapi_example_logs_requests_and_trades(dev_host, monkeypatc
     transport = httpx.ASGITransport(app=module.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
         response = await client.post(
-            "/orders", json={"symbol": "ETHUSDT", "qty": 1}, headers={"X-Request-ID": "ex-1"}
+            "/orders",
+            json={"symbol": "ETHUSDT", "qty": 1},
+            headers={"X-Request-ID": "ex-1", "X-Signal-Id": "sig-ex-1"},
         )
     assert response.status_code == 200 and response.headers["x-request-id"] == "ex-1"
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, PipelineHandler)]:
         handler.close()
         root.removeHandler(handler)
-    sql = "SELECT count(*) FROM system_logs WHERE request_id = 'ex-1' AND service = 'api-gateway'"
+    sql = (
+        "SELECT count(*) FROM system_logs WHERE request_id = 'ex-1' AND service = 'api-gateway'"
+        " AND extra_data->>'signal_id' = 'sig-ex-1'"
+    )
     deadline = time.monotonic() + 15
     while await count_where(dev_host.database_url, sql) < 3:
         assert time.monotonic() < deadline, "the service's logs did not arrive"

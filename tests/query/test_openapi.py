@@ -127,6 +127,8 @@ FUZZED = {
     "export_logs": ("/logs/export", "logs/export"),
     "alerts": ("/alerts", "alerts"),
     "list_reports": ("/reports", "reports"),
+    "list_trades": ("/trades", "trades"),
+    "trade_stats": ("/trades/stats", "trades/stats"),
 }
 
 

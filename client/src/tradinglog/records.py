@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from tradinglog.trade import current_signal_id
+
 # The server declares the record's fields once, in shared/fields.py; the client installs without
 # the server, so it keeps this short list of the fields a log call may set at the top level.
 TOP_LEVEL_FIELDS = frozenset(
@@ -63,6 +65,9 @@ def captured(record: logging.LogRecord, context: Mapping[str, str]) -> dict[str,
     fields = getattr(record, "fields", None)
     if fields:
         extra.update(fields)
+    signal_id = current_signal_id()
+    if signal_id is not None and "signal_id" not in extra:
+        extra["signal_id"] = signal_id
     item: dict[str, Any] = {
         "created": record.created,
         "levelname": record.levelname,

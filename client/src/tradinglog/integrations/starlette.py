@@ -1,14 +1,17 @@
 """Starlette/FastAPI middleware: request started/completed logs with response time, and an
-`X-Request-ID` read from the request or made, bound to the log context and returned."""
+`X-Request-ID` read from the request or made, bound to the log context and returned; an
+`X-Signal-Id` from the calling service carries its trade on (see `tradinglog.trade`)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from typing import Any
 
 from tradinglog.context import bind, unbind
 from tradinglog.logger import get_logger
+from tradinglog.trade import signal_from_headers, trade_context
 
 REQUEST_ID_HEADER = b"x-request-id"
 
@@ -34,6 +37,9 @@ class RequestLoggingMiddleware:
             "ip_address": client[0] or None,
             "user_agent": headers.get(b"user-agent", b"").decode("latin-1") or None,
         }
+        signal_id = signal_from_headers(headers)
+        trade = trade_context(signal_id) if signal_id else contextlib.nullcontext()
+        trade.__enter__()
         token = bind(request_id=request_id)
         started = time.perf_counter()
         status = 500
@@ -71,3 +77,4 @@ class RequestLoggingMiddleware:
             )
         finally:
             unbind(token)
+            trade.__exit__(None, None, None)
