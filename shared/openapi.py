@@ -499,9 +499,7 @@ def document(base_url: str = "") -> dict[str, Any]:
         },
         "servers": [{"url": server}],
         "security": SECURED,
-        "paths": _with_shipper_paths(
-            {**_read_paths(), **_other_paths(), **openapi_trades.paths()}
-        ),
+        "paths": _with_shipper_paths({**_read_paths(), **_other_paths(), **openapi_trades.paths()}),
         "components": components,
     }
 

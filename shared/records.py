@@ -290,8 +290,13 @@ def _message(raw: Mapping[str, Any], max_bytes: int) -> str:
     value = raw.get("message")
     if value is None:
         raise RecordError("message is required (or msg, event, log, @message, @m, @mt)")
-    if not isinstance(value, str):
-        value = orjson.dumps(value).decode()
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # any size, where JSON's encoder stops at 64 bits
+    elif not isinstance(value, str):
+        try:
+            value = orjson.dumps(value).decode()
+        except (TypeError, orjson.JSONEncodeError) as exc:  # an integer past 64 bits
+            raise RecordError(f"message cannot be read as text: {exc}") from None
     if not value.strip():
         raise RecordError("message must not be empty")
     if _too_large(value, max_bytes):

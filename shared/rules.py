@@ -34,8 +34,13 @@ SEARCHABLE_FIELDS: tuple[str, ...] = fields.PATTERN_FIELDS
 DEFAULT_PATTERN_FIELDS = ("message", "exception_type", "exception_message")
 
 RuleType = Literal[
-    "pattern", "error_rate", "slow_response", "silence", "sequence_gap", "secret_leak",
-    "trade_stalled"
+    "pattern",
+    "error_rate",
+    "slow_response",
+    "silence",
+    "sequence_gap",
+    "secret_leak",
+    "trade_stalled",
 ]
 
 _COMMON = {

@@ -77,6 +77,8 @@ texts = st.lists(
 
 @PROPERTY
 @given(raw=record_like | json_values, caller=st.sampled_from(CALLERS))
+@example(raw={"id": None, "message": -(2**63) - 1}, caller=CALLERS[0])
+@example(raw={"message": [2**64]}, caller=CALLERS[0])
 def test_normalize_fails_only_with_record_error(raw: Any, caller: Caller) -> None:
     try:
         record = records.normalize(raw, caller, SETTINGS, NOW)
