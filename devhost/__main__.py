@@ -21,6 +21,7 @@ async def serve(host: DevHost) -> None:
     from devhost import environment
 
     await host.start()
+    await host.settled()
     print(environment.ready_line(host.base_url, os.environ), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

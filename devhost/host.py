@@ -49,6 +49,7 @@ class DevHost:
         self.base_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
         self.stop_event = asyncio.Event()
         self.demo_stop = asyncio.Event()
+        self.start_runs: list[asyncio.Event] = []
         self.demo_task: asyncio.Task[None] | None = None
         self.tasks: list[asyncio.Task[Any]] = []
         self.postgres: EmbeddedPostgres | None = None
@@ -280,13 +281,23 @@ class DevHost:
                 at_start = bool(spec.trigger.props.get("runOnStartup")) or runs_hourly(
                     schedule, now
                 )
-                self.tasks.append(asyncio.create_task(self._run_timer(spec, schedule, at_start)))
+                started = asyncio.Event()
+                self.start_runs.append(started)
+                self.tasks.append(
+                    asyncio.create_task(self._run_timer(spec, schedule, at_start, started))
+                )
 
-    async def _run_timer(self, spec: FunctionSpec, schedule: Schedule, at_start: bool) -> None:
+    async def _run_timer(
+        self, spec: FunctionSpec, schedule: Schedule, at_start: bool, started: asyncio.Event
+    ) -> None:
         last: datetime | None = None
         if at_start:
-            await self._fire_timer(spec, schedule, last)
+            try:
+                await self._fire_timer(spec, schedule, last)
+            finally:
+                started.set()
             last = datetime.now(UTC)
+        started.set()
         while not self.stop_event.is_set():
             due = schedule.next_after(datetime.now(UTC))
             wait = (due - datetime.now(UTC)).total_seconds()
@@ -306,6 +317,15 @@ class DevHost:
             await self._deliver_outputs(spec, hostdata.outputs(response))
         except Exception:
             log.exception("timer %s failed", spec.name)
+
+    async def settled(self, timeout: float = 20.0) -> None:
+        """Wait, at most `timeout` seconds, until the timers run at start have run, so that
+        what they print comes before the ready line."""
+        waits = [asyncio.create_task(e.wait()) for e in self.start_runs]
+        if waits:
+            _, pending = await asyncio.wait(waits, timeout=timeout)
+            for task in pending:
+                task.cancel()
 
     def _start_demo(self) -> None:
         from devhost import demo

@@ -4,6 +4,7 @@ error's link to its records."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 
@@ -100,3 +101,17 @@ async def test_the_side_panel_shows_the_hour_so_far_with_trade_cards(
         await expect(tab.page.get_by_test_id("report-article")).to_be_visible()
     finally:
         await context.close()
+
+
+async def test_the_demo_prints_a_summary_not_a_line_per_batch(demo_host: DevHostProcess) -> None:
+    deadline = asyncio.get_running_loop().time() + 30
+    while "demo: " not in demo_host.log() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.5)
+    log = demo_host.log()
+    lines = log.splitlines()
+    ready = next(i for i, line in enumerate(lines) if line.startswith("Log pipeline ready at"))
+    summaries = [line for line in lines if "devhost.demo: demo: " in line]
+    assert summaries, log[-3000:]
+    assert re.search(r"demo: \d+ records in the last \d+ s \([\d.]+/s\)", summaries[0])
+    assert not [line for line in lines if "functions.store: stored" in line]
+    assert "demo traffic: about" in "\n".join(lines[:ready]), "the demo's start line comes first"

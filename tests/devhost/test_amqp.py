@@ -277,6 +277,10 @@ async def test_retry_settings_reach_the_producer(retries: int) -> None:
 _worker_and_specs: Any = None
 
 
+def _app_modules() -> list[str]:
+    return [n for n in sys.modules if n == "function_app" or n.split(".")[0] == "functions"]
+
+
 @pytest.fixture
 async def ingest_route(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[RouteFactory]:
     """The ingest function behind the dev host's HTTP routing, with the settings' producer
@@ -284,10 +288,15 @@ async def ingest_route(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[RouteFa
     global _worker_and_specs
     if _worker_and_specs is None:  # the worker keeps global state: one per process
         # The worker imports and indexes the app itself; an app another test already indexed
-        # in this process would refuse a second indexing, so it gets a fresh import.
-        for name in [n for n in sys.modules if n == "function_app" or n.startswith("functions")]:
-            del sys.modules[name]
-        _worker_and_specs = await load()
+        # in this process would refuse a second indexing, so the worker gets a fresh import,
+        # and the other tests keep the modules they had.
+        kept = {name: sys.modules.pop(name) for name in _app_modules()}
+        try:
+            _worker_and_specs = await load()
+        finally:
+            for name in _app_modules():
+                del sys.modules[name]
+            sys.modules.update(kept)
     worker, all_specs = _worker_and_specs
     specs = [s for s in all_specs if s.name == "ingest"]
 
