@@ -21,6 +21,7 @@ import asyncpg
 import orjson
 
 from shared import cursor, db, levels, params
+from shared import where as conditions
 from shared.access import READER_HIDDEN_FIELDS, Caller, Role
 from shared.errors import NotFound, Unavailable
 from shared.settings import Settings
@@ -153,7 +154,16 @@ def _where(filters: params.Filters, caller: Caller) -> _Where:
         where.add(_FULL_TEXT, filters.words or filters.q)
         for phrase in filters.phrases:
             where.add(_PHRASE, phrase)
+    for condition in filters.where:
+        fragment, values = conditions.fragment(condition)
+        where.add(fragment, *values)
     return where
+
+
+def filter_clauses(filters: params.Filters, caller: Caller) -> _Where:
+    """The WHERE conditions of a filter set, for the other readers of `system_logs`
+    (aggregate, fields); add to them and render with `.sql()`."""
+    return _where(filters, caller)
 
 
 def visible_columns(caller: Caller, fields: Sequence[str] = ()) -> tuple[str, ...]:
@@ -182,6 +192,9 @@ def _too_slow(timeout: float) -> Unavailable:
         f"the search took longer than {timeout:g} s; narrow it with start/end, service or level",
         retry_after=1,
     )
+
+
+too_slow = _too_slow
 
 
 async def search(settings: Settings, query: params.SearchQuery, caller: Caller) -> dict[str, Any]:
@@ -249,7 +262,7 @@ async def search_on(
     upper = filters.end
     if after is not None and (upper is None or after.timestamp < upper):
         upper = after.timestamp + timedelta(microseconds=1)
-    if SELECTIVE_FILTERS & filters.text.keys():
+    if SELECTIVE_FILTERS & filters.text.keys() or conditions.selective(filters.where):
         windows: list[tuple[datetime | None, datetime | None]] = [(filters.start, upper)]
     else:
         windows = time_slices(filters.start, upper, now or datetime.now(UTC))

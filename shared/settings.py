@@ -122,6 +122,8 @@ class Settings:
     search_timeout_seconds: float = 10.0
     export_chunk_rows: int = 2000
     export_max_bytes: int = 64 * 1024 * 1024
+    # Field discovery (GET /logs/fields): the newest records examined
+    fields_sample_rows: int = 20_000
 
     # Event Hubs
     eventhub_connection: Connection = field(
@@ -217,6 +219,7 @@ class Settings:
             ),
             export_chunk_rows=_int(env, "EXPORT_CHUNK_ROWS", cls.export_chunk_rows),
             export_max_bytes=_int(env, "EXPORT_MAX_BYTES", cls.export_max_bytes),
+            fields_sample_rows=_int(env, "FIELDS_SAMPLE_ROWS", cls.fields_sample_rows),
             eventhub_connection=Connection.from_env(env, "EventHubConnection"),
             eventhub_name=_str(env, "EVENTHUB_NAME", cls.eventhub_name),
             store_consumer_group=_str(env, "STORE_CONSUMER_GROUP", cls.store_consumer_group),
