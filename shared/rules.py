@@ -28,7 +28,7 @@ DEFAULT_RULES_FILE = Path(__file__).resolve().parent / "default_rules.json"
 MAX_PATTERN_CHARS = 2000
 MAX_PROGRAM_BYTES = 8 << 20
 """RE2's memory budget per compiled set; a pattern that needs more is refused."""
-SEVERITIES = ("info", "low", "medium", "high", "critical")
+SEVERITIES = ("info", "low", "medium", "warning", "high", "critical")
 SEARCHABLE_FIELDS = (
     "message",
     "exception_type",
@@ -39,7 +39,10 @@ SEARCHABLE_FIELDS = (
 )
 DEFAULT_PATTERN_FIELDS = ("message", "exception_type", "exception_message")
 
-RuleType = Literal["pattern", "error_rate", "slow_response", "silence", "sequence_gap"]
+RuleType = Literal["pattern", "error_rate", "slow_response", "silence", "sequence_gap", "threshold"]
+THRESHOLD_FUNCTIONS = ("count", "sum", "avg", "min", "max")
+THRESHOLD_OPERATORS = (">", ">=", "<", "<=", "=", "!=")
+DEFAULT_THRESHOLD_WINDOW = 300
 
 _COMMON = {
     "name",
@@ -57,6 +60,7 @@ _FIELDS_BY_TYPE: dict[str, set[str]] = {
     "slow_response": _COMMON | {"threshold_ms", "field"},
     "silence": _COMMON | {"minutes"},
     "sequence_gap": _COMMON | {"seq_field", "process_field"},
+    "threshold": _COMMON | {"field", "fn", "window_seconds", "op", "value"},
 }
 
 
@@ -84,6 +88,11 @@ class Rule:
     minutes: int = 0
     seq_field: str = "seq"
     process_field: str = "pid"
+    path: tuple[str, ...] = ()
+    """threshold: the extra_data path (from `field`, dots for nesting)."""
+    fn: str = "avg"
+    op: str = ">"
+    value: float = 0.0
 
     def applies_to(self, service: str) -> bool:
         return self.services is None or service in self.services
@@ -102,6 +111,7 @@ class RuleSet:
     slow_response: tuple[Rule, ...] = ()
     silence: tuple[Rule, ...] = ()
     sequence_gap: tuple[Rule, ...] = ()
+    threshold: tuple[Rule, ...] = ()
     by_name: dict[str, Rule] = field(default_factory=dict)
 
     @classmethod
@@ -120,6 +130,7 @@ class RuleSet:
             slow_response=tuple(r for r in rules if r.type == "slow_response"),
             silence=tuple(r for r in rules if r.type == "silence"),
             sequence_gap=tuple(r for r in rules if r.type == "sequence_gap"),
+            threshold=tuple(r for r in rules if r.type == "threshold"),
             by_name={r.name: r for r in rules},
         )
 
@@ -251,6 +262,8 @@ def parse_rule(raw: Any, index: int, settings: Settings) -> Rule | None:
         options.update(
             minutes=int(_number(name, "minutes", raw.get("minutes", settings.silence_minutes), 1))
         )
+    elif kind == "threshold":
+        options.update(_threshold_options(name, raw))
     else:
         options.update(
             seq_field=_text(name, "seq_field", raw.get("seq_field", "seq")),
@@ -269,6 +282,30 @@ def parse_rule(raw: Any, index: int, settings: Settings) -> Rule | None:
     if kind == "pattern":
         _check_pattern(name, rule)
     return rule
+
+
+def _threshold_options(name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    field_name = _text(name, "field", raw.get("field"))
+    keys = tuple(field_name.split("."))
+    if not field_name or not all(keys):
+        raise RuleError(f"rule {name!r}: 'field' must be an extra_data path (dots for nesting)")
+    fn = raw.get("fn", "avg")
+    if fn not in THRESHOLD_FUNCTIONS:
+        raise RuleError(f"rule {name!r}: 'fn' must be one of {', '.join(THRESHOLD_FUNCTIONS)}")
+    op = raw.get("op", ">")
+    if op not in THRESHOLD_OPERATORS:
+        raise RuleError(f"rule {name!r}: 'op' must be one of {', '.join(THRESHOLD_OPERATORS)}")
+    if "value" not in raw:
+        raise RuleError(f"rule {name!r}: a threshold rule needs a 'value'")
+    window = raw.get("window_seconds", DEFAULT_THRESHOLD_WINDOW)
+    return {
+        "field": field_name,
+        "path": keys,
+        "fn": fn,
+        "op": op,
+        "value": float(_number(name, "value", raw["value"], float("-inf"))),
+        "window_seconds": int(_number(name, "window_seconds", window, 1)),
+    }
 
 
 def _document(text: str | bytes, source: str) -> Any:
