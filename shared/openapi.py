@@ -42,7 +42,9 @@ def _filter_parameters() -> list[dict[str, Any]]:
         _query(
             "q",
             _text(params.MAX_QUERY_CHARS),
-            'Full text on the message (words, "exact phrase", -excluded, or)',
+            'Full text (words, "exact phrase", -excluded, or) over message, service, '
+            "logger_name, event_type, request_id, exception_type and extra_data; the "
+            "characters / . : ? & = # @ _ split words, so the parts of URLs and paths are words",
         ),
         _query("level", level, "Only these levels (repeatable or comma-separated)", repeat=True),
         _query(

@@ -65,8 +65,24 @@ _MIN_LEVEL = "level_no >= {0}::smallint"
 _RARE_LEVELS = f"level_no >= {RARE_LEVEL_NO}"
 _START = '"timestamp" >= {0}'
 _END = '"timestamp" < {0}'
-_FULL_TEXT = "to_tsvector('simple', message) @@ websearch_to_tsquery('simple', {0})"
-_PHRASE = "strpos(lower(message), lower({0})) > 0"
+SEARCH_RAW = (
+    "message || ' ' || service || ' ' || coalesce(logger_name, '') || ' ' "
+    "|| coalesce(event_type, '') || ' ' || coalesce(request_id, '') || ' ' "
+    "|| coalesce(exception_type, '') || ' ' || coalesce(extra_data::text, '')"
+)
+WORD_BREAKS = ("/.:?&=#@_", "         ")
+"""Characters that split words for `q` besides the parser's own: the parts of URLs, paths and
+dotted names become words (`sendMessage` in `.../bot123/sendMessage`)."""
+SEARCH_TEXT = (
+    f"to_tsvector('simple'::regconfig, translate({SEARCH_RAW}, "
+    f"'{WORD_BREAKS[0]}', '{WORD_BREAKS[1]}'))"
+)
+"""What `q` matches (migration 0051 indexes exactly this expression)."""
+_FULL_TEXT = (
+    f"{SEARCH_TEXT} @@ websearch_to_tsquery('simple', "
+    f"translate({{0}}, '{WORD_BREAKS[0]}', '{WORD_BREAKS[1]}'))"
+)
+_PHRASE = f"strpos(lower({SEARCH_RAW}), lower({{0}})) > 0"
 _AFTER = '"timestamp" <= {0} AND ("timestamp", id) < ({0}, {1})'
 _BY_ID = "id = {0}"
 _NOTHING = "false"

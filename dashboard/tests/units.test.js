@@ -41,6 +41,18 @@ test("filters match level, minimum level, service and every word of the text", (
   assert.ok(f({ q: "rejected order" })(error) && !f({ q: "rejected cancelled" })(error));
 });
 
+test("the live text filter is the API's word rule: URLs split, extra_data searched, whole words", () => {
+  const f = (q) => matcher({ ...emptyFilters(), q });
+  const url = rec("4", "t", { message: "POST https://api.telegram.org/bot123:ABC/sendMessage failed", logger_name: "bots.notifier" });
+  const extra = rec("5", "t", { message: "order placed", extra_data: { client_order_id: "zq81x", venue: "kraken.futures" } });
+  assert.ok(f("sendMessage")(url) && f("telegram bot123")(url) && f("api.telegram.org/bot123")(url));
+  assert.ok(f("notifier")(url) && !f("notifier")(extra));
+  assert.ok(f("zq81x")(extra) && f("kraken")(extra) && !f("zq81x")(url));
+  assert.ok(!f("send")(url), "words match whole, not as substrings");
+  assert.ok(!f("order -zq81x")(extra) && f("placed -telegram")(extra));
+  assert.ok(!f("upstream")(rec("6", "t", { message: "x", exception_message: "upstream timed out" })));
+});
+
 test("search parameters repeat service and drop empty filters", () => {
   const params = filterParams({ ...emptyFilters(), services: ["a", "b"], q: " x ", level: "" }, { limit: 5, cursor: null });
   assert.equal(params.toString(), "q=x&service=a&service=b&limit=5");

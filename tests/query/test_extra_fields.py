@@ -387,3 +387,61 @@ def test_fuzz_from_the_schema(
             )
 
     run()
+
+
+async def test_q_matches_the_fields_of_the_live_filter_and_words_in_urls(
+    pg: asyncpg.Connection,
+) -> None:
+    service = f"qq-words-{BATCH}"
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    rows = [
+        ("url", "POST https://api.telegram.org/bot123:ABC/sendMessage failed", {}),
+        ("path", "read /var/lib/bot/state_file.json", {}),
+        ("extra", "order placed", {"client_order_id": "zq81x", "venue": "kraken.futures"}),
+        ("other", "nothing to see", {"note": "plain"}),
+    ]
+    records = [
+        {
+            "id": f"qq-{BATCH}-{name}",
+            "timestamp": now - timedelta(seconds=i),
+            "level": "ERROR" if name == "other" else "INFO",
+            "service": service,
+            "logger_name": "bots.notifier" if name == "url" else "bots.core",
+            "message": message,
+            "request_id": f"rq{BATCH}{name}",
+            "exception_type": "ZeroDivisionError" if name == "other" else None,
+            "extra_data": extra,
+        }
+        for i, (name, message, extra) in enumerate(rows)
+    ]
+    await db.init_connection(pg)
+    await store.write(pg, records)
+
+    async def q(text: str) -> list[str]:
+        reply = await search([("service", service), ("q", text), ("limit", "100")])
+        assert reply.status == 200, reply.body
+        return [item["id"].removeprefix(f"qq-{BATCH}-") for item in reply.json()["items"]]
+
+    assert await q("sendMessage") == ["url"]
+    assert await q("telegram bot123") == ["url"]
+    assert await q("api.telegram.org/bot123") == ["url"]
+    assert await q("state") == ["path"]
+    assert await q("zq81x") == ["extra"]  # only in extra_data
+    assert await q("kraken") == ["extra"]
+    assert await q("notifier") == ["url"]  # logger_name
+    assert await q(f"rq{BATCH}path") == ["path"]  # request_id
+    assert await q("ZeroDivisionError") == ["other"]  # exception_type
+    assert await q("bots -notifier") == ["path", "extra", "other"]
+    assert await q(service) == ["url", "path", "extra", "other"]
+
+
+async def test_q_uses_the_full_text_index(pg: asyncpg.Connection) -> None:
+    from shared import search as search_module
+
+    await pg.execute("SET enable_seqscan = off")
+    rows = await pg.fetch(
+        f"EXPLAIN SELECT id FROM system_logs WHERE {search_module._FULL_TEXT.format('$1')}",
+        "sendMessage",
+    )
+    text = "\n".join(r[0] for r in rows)
+    assert "Bitmap Index Scan" in text, text
