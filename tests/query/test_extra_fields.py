@@ -5,6 +5,7 @@ sees only this module's records."""
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import uuid
 from collections.abc import AsyncIterator
@@ -20,14 +21,19 @@ from hypothesis import strategies as st
 from openapi_schema_validator import OAS31Validator
 
 from shared import db, store
-from tests.query.conftest import SERVICE_A, SUFFIX, call, search
+from shared.access import hash_key
+from shared.settings import reset_settings
+from tests.query.conftest import SUFFIX, call, key_entries, search
 from tests.query.test_openapi import DOCUMENT, query_strategy, response_schema, session_loop
 
-pytestmark = pytest.mark.usefixtures("query_settings")
+pytestmark = pytest.mark.usefixtures("query_settings", "limited_to_y")
 __all__ = ["session_loop"]
 
 BATCH = uuid.uuid4().hex[:12]
 SERVICE_X = f"qx-fields-{SUFFIX}"
+SERVICE_Y = f"qy-fields-{SUFFIX}"
+LIMITED = "test-reader-of-y-key"
+"""A reader key limited to SERVICE_Y."""
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 OURS = [("where", f"batch={BATCH}")]
 
@@ -56,12 +62,19 @@ def make(now: datetime) -> list[dict[str, Any]]:
                 "id": f"xf-{BATCH}-{i:03d}",
                 "timestamp": now - timedelta(seconds=6 * i),
                 "level": "ERROR" if i % 6 == 0 else "INFO",
-                "service": SERVICE_A if i % 2 else SERVICE_X,
+                "service": SERVICE_Y if i % 2 else SERVICE_X,
                 "message": f"order {i}",
                 "extra_data": extra,
             }
         )
     return records
+
+
+@pytest.fixture
+def limited_to_y(query_settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    entry = {"name": "t-y", "hash": hash_key(LIMITED), "role": "reader", "services": [SERVICE_Y]}
+    monkeypatch.setenv("API_KEYS", json.dumps([*key_entries(), entry]))
+    reset_settings()
 
 
 @dataclass(frozen=True)
@@ -259,8 +272,8 @@ async def test_count_of_a_field_counts_records_holding_it(data: Data) -> None:
 
 
 async def test_limited_reader_aggregates_only_its_service(data: Data) -> None:
-    body = await aggregate([("by", "service")], key="limited")
-    assert [s["group"] for s in body["series"]] == [SERVICE_A]
+    body = await aggregate([("by", "service")], key=LIMITED)
+    assert [s["group"] for s in body["series"]] == [SERVICE_Y]
     assert body["series"][0]["points"][0]["count"] == 30
 
 
@@ -334,7 +347,7 @@ async def test_fields_apply_filters_and_access(data: Data) -> None:
     assert body["records"] == len(
         data.ids(lambda r: extra(r)["symbol"] == "ETHUSDT" and r["service"] == SERVICE_X)
     )
-    limited = await fields([], key="limited")
+    limited = await fields([], key=LIMITED)
     assert limited["records"] == 30
     symbol = next(f for f in limited["fields"] if f["path"] == "symbol")
     assert symbol["count"] == 30
@@ -343,7 +356,7 @@ async def test_fields_apply_filters_and_access(data: Data) -> None:
 async def test_fields_sample_is_the_newest_records(
     data: Data, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.settings import get_settings, reset_settings
+    from shared.settings import get_settings
 
     monkeypatch.setenv("FIELDS_SAMPLE_ROWS", "10")
     reset_settings()
@@ -374,7 +387,7 @@ def test_fuzz_from_the_schema(
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
-    @given(query=query_strategy(operation), key=st.sampled_from(["admin", "reader", "limited"]))
+    @given(query=query_strategy(operation), key=st.sampled_from(["admin", "reader", LIMITED]))
     def run(query: list[tuple[str, str]], key: str) -> None:
         reply = session_loop.run_until_complete(call(name, route, query, key=key))
         assert reply.status in documented, (query, reply.status, reply.body)
