@@ -67,8 +67,9 @@ _START = '"timestamp" >= {0}'
 _END = '"timestamp" < {0}'
 SEARCH_RAW = (
     "message || ' ' || service || ' ' || coalesce(logger_name, '') || ' ' "
-    "|| coalesce(event_type, '') || ' ' || coalesce(request_id, '') || ' ' "
-    "|| coalesce(exception_type, '') || ' ' || coalesce(extra_data::text, '')"
+    "|| coalesce(event_type, '') || ' ' || coalesce(exception_type, '') || ' ' "
+    "|| coalesce(jsonb_path_query_array(extra_data, "
+    """'strict $.** ? (@.type() == "string")')::text, '')"""
 )
 WORD_BREAKS = ("/.:?&=#@_", "         ")
 """Characters that split words for `q` besides the parser's own: the parts of URLs, paths and

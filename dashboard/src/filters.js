@@ -12,7 +12,7 @@ export function hasFilters(filters) {
 }
 
 /** The fields `q` searches, in history (the API) and live (here) alike. */
-export const SEARCHED_FIELDS = ["message", "service", "logger_name", "event_type", "request_id", "exception_type"];
+export const SEARCHED_FIELDS = ["message", "service", "logger_name", "event_type", "exception_type"];
 
 /** The words of a text: lower case, split at anything that is not a letter or a digit, so the
  * parts of URLs, paths and dotted names are words of their own (`sendMessage` in
@@ -21,10 +21,17 @@ export function wordsOf(text) {
   return String(text).toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
 }
 
-/** The words `q` matches in a record: its searched fields and extra_data (keys and values). */
+function stringValues(value, into) {
+  if (typeof value === "string") into.push(value);
+  else if (Array.isArray(value)) value.forEach((v) => stringValues(v, into));
+  else if (value && typeof value === "object") Object.values(value).forEach((v) => stringValues(v, into));
+  return into;
+}
+
+/** The words `q` matches in a record: its searched fields and the string values of extra_data. */
 export function recordWords(record) {
   const parts = SEARCHED_FIELDS.map((name) => record[name]).filter((v) => v !== null && v !== undefined);
-  if (record.extra_data !== null && record.extra_data !== undefined) parts.push(JSON.stringify(record.extra_data));
+  stringValues(record.extra_data, parts);
   return new Set(wordsOf(parts.join(" ")));
 }
 
@@ -44,7 +51,7 @@ export function queryTerms(q) {
 
 /** A predicate that says whether a streamed record passes the filters. The text filter is the
  * search API's rule (docs/api.md, `q`): every word of `q` is a word of the record's message,
- * service, logger, event type, request id, exception type or extra_data. */
+ * service, logger, event type, exception type or a string value of its extra_data. */
 export function matcher(filters) {
   const level = filters.level ? filters.level.toUpperCase() : "";
   const minimum = filters.min_level ? LEVEL_NO.get(filters.min_level.toUpperCase()) ?? 0 : 0;

@@ -44,11 +44,12 @@ test("filters match level, minimum level, service and every word of the text", (
 test("the live text filter is the API's word rule: URLs split, extra_data searched, whole words", () => {
   const f = (q) => matcher({ ...emptyFilters(), q });
   const url = rec("4", "t", { message: "POST https://api.telegram.org/bot123:ABC/sendMessage failed", logger_name: "bots.notifier" });
-  const extra = rec("5", "t", { message: "order placed", extra_data: { client_order_id: "zq81x", venue: "kraken.futures" } });
+  const extra = rec("5", "t", { message: "order placed", extra_data: { client_order_id: "zq81x", venue: "kraken.futures", fill: { qty: 7 } } });
   assert.ok(f("sendMessage")(url) && f("telegram bot123")(url) && f("api.telegram.org/bot123")(url));
   assert.ok(f("notifier")(url) && !f("notifier")(extra));
   assert.ok(f("zq81x")(extra) && f("kraken")(extra) && !f("zq81x")(url));
   assert.ok(!f("send")(url), "words match whole, not as substrings");
+  assert.ok(!f("venue")(extra) && !f("7")(extra), "keys and numbers of extra_data are not words");
   assert.ok(!f("order -zq81x")(extra) && f("placed -telegram")(extra));
   assert.ok(!f("upstream")(rec("6", "t", { message: "x", exception_message: "upstream timed out" })));
 });

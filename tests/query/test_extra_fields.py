@@ -410,7 +410,11 @@ async def test_q_matches_the_fields_of_the_live_filter_and_words_in_urls(
     rows = [
         ("url", "POST https://api.telegram.org/bot123:ABC/sendMessage failed", {}),
         ("path", "read /var/lib/bot/state_file.json", {}),
-        ("extra", "order placed", {"client_order_id": "zq81x", "venue": "kraken.futures"}),
+        (
+            "extra",
+            "order placed",
+            {"client_order_id": "zq81x", "fill": {"venue": "kraken.futures"}},
+        ),
         ("other", "nothing to see", {"note": "plain"}),
     ]
     records = [
@@ -442,7 +446,8 @@ async def test_q_matches_the_fields_of_the_live_filter_and_words_in_urls(
     assert await q("zq81x") == ["extra"]  # only in extra_data
     assert await q("kraken") == ["extra"]
     assert await q("notifier") == ["url"]  # logger_name
-    assert await q(f"rq{BATCH}path") == ["path"]  # request_id
+    assert await q(f"rq{BATCH}path") == []  # request_id has a filter of its own
+    assert await q("client_order_id") == []  # keys are not words, values are
     assert await q("ZeroDivisionError") == ["other"]  # exception_type
     assert await q("bots -notifier") == ["path", "extra", "other"]
     assert await q(service) == ["url", "path", "extra", "other"]

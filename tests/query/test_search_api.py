@@ -38,10 +38,11 @@ def ids(items: list[dict[str, Any]]) -> list[str]:
 
 def words_of(record: dict[str, Any]) -> set[str]:
     """The words `q` matches in a record (docs/api.md): message, service, logger_name,
-    event_type, request_id, exception_type and extra_data, split at anything but letters and
-    digits."""
-    names = ("message", "service", "logger_name", "event_type", "request_id", "exception_type")
-    text = " ".join(str(record.get(n) or "") for n in names) + json.dumps(record["extra_data"])
+    event_type, exception_type and the string values of extra_data, split at anything but
+    letters and digits."""
+    names = ("message", "service", "logger_name", "event_type", "exception_type")
+    strings = [v for v in record["extra_data"].values() if isinstance(v, str)]
+    text = " ".join([*(str(record.get(n) or "") for n in names), *strings])
     return set(re.split(r"[^0-9a-z]+", text.lower()))
 
 
