@@ -4,11 +4,18 @@ import { LEVELS, levelNumber } from "./levels.js";
 const LEVEL_NO = new Map(LEVELS);
 
 export function emptyFilters() {
-  return { level: "", min_level: "", services: [], q: "" };
+  return { level: "", min_level: "", services: [], q: "", where: [] };
 }
 
 export function hasFilters(filters) {
-  return Boolean(filters.level || filters.min_level || filters.services.length || filters.q.trim());
+  return Boolean(
+    filters.level ||
+      filters.min_level ||
+      filters.services.length ||
+      filters.q.trim() ||
+      (filters.where ?? []).length ||
+      COLUMN_FILTERS.some((n) => filters[n]),
+  );
 }
 
 /** The fields `q` searches, in history (the API) and live (here) alike. */
@@ -57,7 +64,9 @@ export function matcher(filters) {
   const minimum = filters.min_level ? LEVEL_NO.get(filters.min_level.toUpperCase()) ?? 0 : 0;
   const services = new Set(filters.services);
   const terms = queryTerms(filters.q);
+  const extra = extraMatcher(filters);
   return (record) => {
+    if (!extra(record)) return false;
     if (level && String(record.level).toUpperCase() !== level) return false;
     if (minimum && levelNumber(record) < minimum) return false;
     if (services.size && !services.has(record.service)) return false;
@@ -68,4 +77,77 @@ export function matcher(filters) {
     }
     return true;
   };
+}
+
+// --- where on extra_data and exact column filters ----------------------------------------
+// The same rules as the API's `where` (docs/api.md): PATH OP VALUE, dotted keys, the first of
+// = ! < > starts the operator (two-character ones first), a number compares as a number with
+// JSON numbers, anything else (or "quoted") as text; != also matches records without the path.
+
+const OPERATORS = ["!=", ">=", "<=", "=", ">", "<"];
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$/;
+export const COLUMN_FILTERS = ["logger_name", "event_type", "request_id", "user_id", "session_id"];
+
+/** `{path: [...keys], op, value, number}` or null when malformed. */
+export function parseWhere(expression) {
+  const at = String(expression).search(/[=!<>]/);
+  if (at <= 0) return null;
+  const op = OPERATORS.find((o) => expression.startsWith(o, at));
+  if (!op) return null;
+  const path = expression.slice(0, at).trim().split(".");
+  if (!path.every((k) => k && !/[\s=!<>]/.test(k))) return null;
+  let raw = expression.slice(at + op.length).trim();
+  const quoted = raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"');
+  if (quoted) raw = raw.slice(1, -1);
+  else if (!raw) return null;
+  return { path, op, value: raw, number: !quoted && NUMBER.test(raw) ? Number(raw) : null };
+}
+
+/** A `where` expression for "this path has this value" (numbers bare, text quoted when it
+ * would otherwise read as a number). */
+export function whereEquals(path, value) {
+  const text = String(value);
+  const bare = typeof value === "number" || typeof value === "boolean" || !NUMBER.test(text);
+  return `${path}=${bare ? text : `"${text}"`}`;
+}
+
+function lookup(extra, path) {
+  let value = extra;
+  for (const key of path) {
+    if (value === null || typeof value !== "object" || Array.isArray(value) || !(key in value)) return undefined;
+    value = value[key];
+  }
+  return value;
+}
+
+function compare(a, op, b) {
+  if (op === ">") return a > b;
+  if (op === ">=") return a >= b;
+  if (op === "<") return a < b;
+  if (op === "<=") return a <= b;
+  return a === b;
+}
+
+function holds(condition, extra) {
+  const value = lookup(extra, condition.path);
+  const { op, number, value: text } = condition;
+  if (op === "=" || op === "!=") {
+    let equal = false;
+    if (value !== undefined && value !== null && typeof value !== "object") {
+      equal = number !== null && typeof value === "number" ? value === number : String(value) === text;
+    }
+    return op === "=" ? equal : !equal;
+  }
+  if (value === undefined || value === null || typeof value === "object") return false;
+  if (number !== null) return typeof value === "number" && compare(value, op, number);
+  return compare(String(value), op, text);
+}
+
+/** Whether a record passes every `where` expression and exact column filter. */
+export function extraMatcher(filters) {
+  const conditions = (filters.where ?? []).map(parseWhere).filter(Boolean);
+  const columns = COLUMN_FILTERS.filter((n) => filters[n]);
+  return (record) =>
+    columns.every((n) => String(record[n] ?? "") === String(filters[n]).trim()) &&
+    conditions.every((c) => holds(c, record.extra_data));
 }
