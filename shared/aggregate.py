@@ -71,13 +71,16 @@ def aggregate_sql(query: params.AggregateQuery, caller: Caller) -> tuple[str, li
         bucket, grouping = _BUCKET.format(f"${len(where.args)}"), "1, 2"
     else:
         bucket, grouping = _WHOLE, "1"
-    top, join = (_TOP, _JOIN_TOP) if query.by is not None else ("", "")
-    sql = (
-        f'WITH picked AS MATERIALIZED (SELECT {group} AS grp, "timestamp" AS ts, {value} AS v '
-        f"FROM system_logs{where.sql()}){top} "
-        f"SELECT picked.grp, {bucket} AS t, {_FUNCTIONS[query.fn]} AS value, count(*) AS n "
-        f"FROM picked{join} GROUP BY {grouping} ORDER BY {grouping}"
-    )
+    picked = f'SELECT {group} AS grp, "timestamp" AS ts, {value} AS v FROM system_logs{where.sql()}'
+    select = f"SELECT picked.grp, {bucket} AS t, {_FUNCTIONS[query.fn]} AS value, count(*) AS n"
+    if query.by is None:
+        # one group: no need to hold the rows for a second pass
+        sql = f"{select} FROM ({picked}) AS picked GROUP BY {grouping} ORDER BY {grouping}"
+    else:
+        sql = (
+            f"WITH picked AS MATERIALIZED ({picked}){_TOP} "
+            f"{select} FROM picked{_JOIN_TOP} GROUP BY {grouping} ORDER BY {grouping}"
+        )
     return sql, where.args
 
 
