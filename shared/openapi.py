@@ -44,7 +44,7 @@ def _filter_parameters() -> list[dict[str, Any]]:
             _text(params.MAX_QUERY_CHARS),
             'Full text (words, "exact phrase", -excluded, or) over message, service, '
             "logger_name, event_type, exception_type and extra_data's string values; the "
-            "characters / . : ? & = # @ _ split words, so the parts of URLs and paths are words",
+            "punctuation (/ . : included) splits words, so the parts of URLs and paths are words",
         ),
         _query("level", level, "Only these levels (repeatable or comma-separated)", repeat=True),
         _query(

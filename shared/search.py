@@ -71,18 +71,18 @@ SEARCH_RAW = (
     "|| coalesce(jsonb_path_query_array(extra_data, "
     """'strict $.** ? (@.type() == "string")')::text, '')"""
 )
-WORD_BREAKS = ("/.:?&=#@_", "         ")
-"""Characters that split words for `q` besides the parser's own: the parts of URLs, paths and
-dotted names become words (`sendMessage` in `.../bot123/sendMessage`)."""
-SEARCH_TEXT = (
-    f"to_tsvector('simple'::regconfig, translate({SEARCH_RAW}, "
-    f"'{WORD_BREAKS[0]}', '{WORD_BREAKS[1]}'))"
-)
+
+
+def _word_breaks(text: str) -> str:
+    """/ . : as spaces, so the parts of URLs, paths, host and dotted names are words of their
+    own (`sendMessage` in `.../bot123/sendMessage`); the parser splits at the rest of the
+    punctuation itself. Three replace() calls cost the writer less than one translate()."""
+    return f"replace(replace(replace({text}, '/', ' '), '.', ' '), ':', ' ')"
+
+
+SEARCH_TEXT = f"to_tsvector('simple'::regconfig, {_word_breaks(SEARCH_RAW)})"
 """What `q` matches (migration 0051 indexes exactly this expression)."""
-_FULL_TEXT = (
-    f"{SEARCH_TEXT} @@ websearch_to_tsquery('simple', "
-    f"translate({{0}}, '{WORD_BREAKS[0]}', '{WORD_BREAKS[1]}'))"
-)
+_FULL_TEXT = f"{SEARCH_TEXT} @@ websearch_to_tsquery('simple', {_word_breaks('{0}')})"
 _PHRASE = f"strpos(lower({SEARCH_RAW}), lower({{0}})) > 0"
 _AFTER = '"timestamp" <= {0} AND ("timestamp", id) < ({0}, {1})'
 _BY_ID = "id = {0}"
