@@ -69,7 +69,8 @@ def _where_parameter() -> dict[str, Any]:
         "where",
         {"type": "string", "minLength": 3, "maxLength": 512},
         "PATH OP VALUE on extra_data (repeatable, all must hold): PATH is dotted keys "
-        "(order.side), OP one of =, !=, >, >=, <, <=; a number compares as a number, anything "
+        "(order.side), OP one of =, !=, >, >=, <, <=; a number compares as a number (with JSON "
+        "numbers and strings spelling one), anything "
         'else (or "quoted") as text; != also matches records without the path. '
         "Example: where=symbol=ETHUSDT&where=response_time>=300",
         repeat=True,

@@ -4,13 +4,14 @@ fragments whose every value (the path included) travels as a bind parameter.
 - PATH: keys inside `extra_data`, dots for nesting (`order.side`).
 - OP: `=`, `!=`, `>`, `>=`, `<`, `<=`; the first operator character in the expression starts
   the operator, and the two-character operators are tried before the one-character ones.
-- VALUE: a number (`300`, `-1.5`, `2e3`) compares as a number with JSON numbers; anything
-  else, or a number in double quotes (`"300"`), compares as text with the value's text.
+- VALUE: a number (`300`, `-1.5`, `2e3`) compares as a number with the stored value when that
+  is a JSON number or a string spelling a number (`"350"`, as label-style shippers send
+  numbers); anything else, or a number in double quotes (`"300"`), compares as text with the
+  value's text.
 
-`=` with a number also matches a JSON string spelling exactly that number (`"300"`). `!=`
-matches every record that `=` does not, records without the path included. `>`, `>=`, `<` and
-`<=` need the path present: with a number they compare JSON numbers only, with text they
-compare the value's text (strings, and numbers or booleans as written)."""
+`!=` matches every record that `=` does not, records without the path included. `>`, `>=`, `<`
+and `<=` need the path present: with a number they compare values that are numbers, with text
+they compare the value's text (strings, and numbers or booleans as written)."""
 
 from __future__ import annotations
 
@@ -39,12 +40,18 @@ indexed expression. Such keys pick a handful of rows, so a search runs one query
 whole range instead of walking time slices."""
 
 _TEXT = "(extra_data #>> {0}::text[])"
+NUMBER_PATTERN = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{{1,3}})?$"
+"""A number spelled as text, in SQL (braces doubled: fragments go through str.format)."""
 _NUMERIC = (
-    "CASE WHEN jsonb_typeof(extra_data #> {0}::text[]) = 'number' "
-    "THEN (extra_data #> {0}::text[])::numeric END"
+    "CASE jsonb_typeof(extra_data #> {0}::text[]) "
+    "WHEN 'number' THEN (extra_data #> {0}::text[])::numeric "
+    f"WHEN 'string' THEN CASE WHEN (extra_data #>> {{0}}::text[]) ~ '{NUMBER_PATTERN}' "
+    "THEN (extra_data #>> {0}::text[])::numeric END END"
 )
+"""The value as a number: a JSON number, or a string that spells one (`"350"`, as label-style
+shippers send them); else NULL."""
 _CONTAINS = "extra_data @> {0}::jsonb"
-_EQUAL_NUMBER = f"({_NUMERIC} = {{1}}::numeric OR {_TEXT} = {{2}})"
+_EQUAL_NUMBER = f"{_NUMERIC} = {{1}}::numeric"
 _NOT = "NOT coalesce({0}, false)"
 
 
@@ -140,7 +147,7 @@ def fragment(condition: Condition) -> tuple[str, tuple[Any, ...]]:
         elif number is None:
             equal, values = _CONTAINS, (_nested(path, value),)
         else:
-            equal, values = _EQUAL_NUMBER, (path, number, value)
+            equal, values = _EQUAL_NUMBER, (path, number)
         if op == "=":
             return equal, values
         return _NOT.format(f"({equal})"), values

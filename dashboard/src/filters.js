@@ -82,7 +82,8 @@ export function matcher(filters) {
 // --- where on extra_data and exact column filters ----------------------------------------
 // The same rules as the API's `where` (docs/api.md): PATH OP VALUE, dotted keys, the first of
 // = ! < > starts the operator (two-character ones first), a number compares as a number with
-// JSON numbers, anything else (or "quoted") as text; != also matches records without the path.
+// numbers (and strings spelling one), anything else (or "quoted") as text; != also matches
+// records without the path.
 
 const OPERATORS = ["!=", ">=", "<=", "=", ">", "<"];
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$/;
@@ -128,18 +129,25 @@ function compare(a, op, b) {
   return a === b;
 }
 
+/** A stored value as a number: a JSON number, or a string spelling one; else null. */
+function numeric(value) {
+  if (typeof value === "number") return value;
+  if (typeof value === "string" && NUMBER.test(value)) return Number(value);
+  return null;
+}
+
 function holds(condition, extra) {
   const value = lookup(extra, condition.path);
   const { op, number, value: text } = condition;
   if (op === "=" || op === "!=") {
     let equal = false;
     if (value !== undefined && value !== null && typeof value !== "object") {
-      equal = number !== null && typeof value === "number" ? value === number : String(value) === text;
+      equal = number !== null ? numeric(value) === number : String(value) === text;
     }
     return op === "=" ? equal : !equal;
   }
   if (value === undefined || value === null || typeof value === "object") return false;
-  if (number !== null) return typeof value === "number" && compare(value, op, number);
+  if (number !== null) return numeric(value) !== null && compare(numeric(value), op, number);
   return compare(String(value), op, text);
 }
 

@@ -132,9 +132,12 @@ async def test_where_numbers_compare_as_numbers(data: Data) -> None:
 async def test_where_number_matches_number_and_its_spelling_quoted_only_text(data: Data) -> None:
     either = data.ids(lambda r: extra(r).get("code") in ("300", 300))
     assert await found([("where", "code=300")]) == either
+    assert await found([("where", "code=3e2")]) == either
+    assert await found([("where", "code>=299.5")]) == either
     assert await found([("where", 'code="300"')]) == data.ids(
         lambda r: extra(r).get("code") == "300"
     )
+    assert await found([("where", "symbol>5")]) == []  # text that is no number never compares
 
 
 async def test_where_nested_path_and_and(data: Data) -> None:
