@@ -11,6 +11,7 @@ from functions import (
     query,
     reports,
     retention,
+    shippers,
     store,
     stream,
 )
@@ -28,5 +29,6 @@ for blueprint in (
     dashboard.bp,
     stream.bp,
     query.bp,
+    shippers.bp,
 ):
     app.register_functions(blueprint)

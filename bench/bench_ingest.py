@@ -95,6 +95,39 @@ def realistic_record(
     return record
 
 
+PINO_LEVELS = {"DEBUG": 20, "INFO": 30, "WARNING": 40, "ERROR": 50}
+
+
+def as_pino(record: dict[str, Any]) -> dict[str, Any]:
+    """The same record as pino writes it: msg, time in epoch ms, a numeric level, pid and
+    hostname, name for the logger, bindings at top level: every alias path of ingest runs."""
+    moment = datetime.fromisoformat(record["timestamp"])
+    pino: dict[str, Any] = {
+        "level": PINO_LEVELS.get(record["level"], 30),
+        "time": int(moment.timestamp() * 1000),
+        "pid": 4242,
+        "hostname": "bot-host-1",
+        "name": record["logger_name"],
+        "service": record["service"],
+        "msg": record["message"],
+        "reqId": record["request_id"],
+        **record["extra_data"],
+    }
+    if "user_id" in record:
+        pino["userId"] = record["user_id"]
+    if "exception_type" in record:
+        pino["err"] = {
+            "type": record["exception_type"],
+            "message": record["exception_message"],
+            "stack": f"{record['exception_type']}: {record['exception_message']}\n    at x",
+        }
+    return pino
+
+
+def make_pino_bodies(bodies: list[bytes]) -> list[bytes]:
+    return [orjson.dumps([as_pino(r) for r in orjson.loads(b)]) for b in bodies]
+
+
 def make_bodies(now: datetime, secret_share: float = 0.05) -> list[bytes]:
     rng = random.Random(7)
     return [
@@ -131,6 +164,7 @@ def main() -> bool:
     gz_headers = {**json_headers, "Content-Encoding": "gzip"}
     ndjson_bodies = [b"\n".join(orjson.dumps(r) for r in orjson.loads(b)) for b in bodies]
     nd_headers = {"Content-Type": "application/x-ndjson"}
+    pino_bodies = make_pino_bodies(bodies)
 
     def ingest_json(body: bytes) -> Any:
         return ingest.parse_request(body, json_headers, caller, settings, now)
@@ -143,6 +177,9 @@ def main() -> bool:
 
     sample = ingest_json(bodies[0])
     assert sample.summary()["accepted"] == RECORDS_PER_BODY, sample.rejected[:3]
+    pino_sample = ingest_json(make_pino_bodies(bodies[:1])[0])
+    assert pino_sample.summary()["accepted"] == RECORDS_PER_BODY, pino_sample.rejected[:3]
+    assert pino_sample.accepted[0]["logger_name"] == sample.accepted[0]["logger_name"]
     redacted = sum(b"[REDACTED" in body for _, body in sample.events)
     event_bytes = statistics.mean(len(body) for _, body in sample.events)
     input_bytes = len(bodies[0]) / RECORDS_PER_BODY
@@ -156,6 +193,7 @@ def main() -> bool:
         "  no secrets": cpu_rate(ingest_json, clean_bodies),
         "ingest NDJSON": cpu_rate(ingest_ndjson, ndjson_bodies),
         "ingest JSON gzip": cpu_rate(ingest_gzip, gz_bodies),
+        "ingest pino shape": cpu_rate(ingest_json, pino_bodies),
     }
     base = rates["orjson.loads"]
     print(

@@ -8,17 +8,12 @@ this process)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import sys
 
-from devhost import loop
+from devhost import logs, loop
 from devhost.host import DevHost
-
-
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 async def serve(host: DevHost) -> None:
@@ -36,16 +31,11 @@ async def serve(host: DevHost) -> None:
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("azure").setLevel(logging.WARNING)
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    logs.configure()
     host = DevHost(
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "7071")),
-        demo=_flag("DEMO"),
+        demo=logs.demo_playing(),
     )
     try:
         host.start_services()

@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,6 +46,8 @@ MODELS = ("gpt-4o-mini", "claude-3-5-haiku", "local-xgb-v7")
 USER_AGENTS = ("TelegramBot (like TwitterBot)", "python-requests/2.32", "TradingView-Webhook/1.0")
 
 DEFAULT_RATE = 5.0
+SUMMARY_SECONDS = 10.0
+TRADING_LEVELS = ("SIGNAL_RECEIVED", "AI_DECISION", "TRADE_EXECUTED", "RISK_ALERT")
 FIRST_EXCHANGE_FAILURE_S = 20.0
 EXCHANGE_FAILURE_EVERY_S = 150.0
 FIRST_ERROR_BURST_S = 40.0
@@ -406,6 +409,7 @@ async def run(
     started = last = loop.time()
     pending: list[Record] = []
     wait = interval
+    summary = Summary(loop.time())
     log.info("demo traffic: about %.1f records/s to %s", rate, url)
     headers = {"X-Api-Key": api_key}
     timeout = aiohttp.ClientTimeout(total=10)
@@ -415,12 +419,51 @@ async def run(
             pending += fleet.tick(now - started, now - last)
             last = now
             del pending[: max(0, len(pending) - 10_000)]
-            outcome = await _post(session, url, pending[:1000]) if pending else True
+            batch = pending[:1000]
+            outcome = await _post(session, url, batch) if pending else True
             if outcome is not False:
+                summary.count(batch, accepted=outcome is True)
                 del pending[:1000]
+            summary.maybe_log(loop.time(), len(pending))
             wait = interval if outcome else min(wait * 2, 30.0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), wait)
+
+
+class Summary:
+    """The demo's one line every `every` seconds: records sent, by trading level, refused."""
+
+    def __init__(self, now: float, every: float = SUMMARY_SECONDS) -> None:
+        self.every = every
+        self.since = now
+        self.levels: Counter[str] = Counter()
+        self.refused = 0
+
+    def count(self, records: list[Record], accepted: bool) -> None:
+        if accepted:
+            self.levels.update(r["level"] for r in records)
+        else:
+            self.refused += len(records)
+
+    def line(self, seconds: float, waiting: int) -> str:
+        sent = sum(self.levels.values())
+        trading = ", ".join(
+            f"{self.levels[lvl]} {lvl}" for lvl in TRADING_LEVELS if self.levels[lvl]
+        )
+        errors = self.levels["ERROR"] + self.levels["CRITICAL"]
+        parts = [f"demo: {sent} records in the last {seconds:.0f} s ({sent / seconds:.1f}/s)"]
+        parts += [trading] if trading else []
+        parts += [f"{errors} errors", f"{self.refused} refused"]
+        parts += [f"{waiting} waiting to be sent"] if waiting else []
+        return ", ".join(parts)
+
+    def maybe_log(self, now: float, waiting: int) -> None:
+        if now - self.since < self.every:
+            return
+        log.info("%s", self.line(now - self.since, waiting))
+        self.since = now
+        self.levels.clear()
+        self.refused = 0
 
 
 def sample(seconds: float = 90.0, rate: float = DEFAULT_RATE, seed: int = 7) -> list[Record]:

@@ -93,15 +93,19 @@ class LocalEventHub:
             default=0,
         )
 
-    async def publish(self, events: Sequence[tuple[str, bytes]]) -> None:
+    async def publish(
+        self, events: Sequence[tuple[str, bytes]], partition_id: str | None = None
+    ) -> None:
+        """Append the events to the partition of each one's key, or all to `partition_id`."""
         if self.backlog() + len(events) > self.capacity:
             raise Unavailable("the event hub is throttling: consumers are behind", retry_after=2)
         now = datetime.now(UTC)
         now_text = now.isoformat()
         touched = set()
         partitions: dict[str, Partition] = {}
+        chosen = self.partitions[int(partition_id)] if partition_id is not None else None
         for key, body in events:
-            p = partitions.get(key) or partitions.setdefault(key, self.partition_for(key))
+            p = chosen or partitions.get(key) or partitions.setdefault(key, self.partition_for(key))
             p.events.append(StoredEvent(body, key, p.next_sequence, now, now_text))
             touched.add(p.id)
         for p in self.partitions:

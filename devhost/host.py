@@ -48,10 +48,13 @@ class DevHost:
         self.demo = demo
         self.base_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
         self.stop_event = asyncio.Event()
+        self.demo_stop = asyncio.Event()
+        self.demo_task: asyncio.Task[None] | None = None
         self.tasks: list[asyncio.Task[Any]] = []
         self.postgres: EmbeddedPostgres | None = None
         self.azurite: Azurite | None = None
         self.hub: LocalEventHub | None = None
+        self.amqp: Any = None
         self.signalr: Any = None
         self.runner: web.AppRunner | None = None
         self.specs: list[FunctionSpec] = []
@@ -94,7 +97,12 @@ class DevHost:
             settings.eventhub_name,
             partition_count=int(os.environ.get("DEVHOST_PARTITIONS", "4")),
         )
-        events.install(self.hub)
+        if os.environ.get("DEVHOST_EVENTHUB", "amqp").strip().lower() == "memory":
+            events.install(self.hub)
+        else:
+            await self._start_amqp(self.hub)
+            reset_settings()
+            settings = get_settings()
         self.signalr = self._signalr_hub(settings.signalr_hub)
 
         web_app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -114,6 +122,21 @@ class DevHost:
         self._start_timers()
         if self.demo:
             self._start_demo()
+
+    async def _start_amqp(self, hub: LocalEventHub) -> None:
+        """An AMQP endpoint in front of the in-process hub, so ingest sends through the real
+        `azure-eventhub` producer (shared/events.py) as it does in Azure. DEVHOST_EVENTHUB=memory
+        hands ingest the hub directly instead (the benchmark's comparison)."""
+        from devhost.amqp import AmqpEndpoint
+
+        self.amqp = AmqpEndpoint(
+            hub.name,
+            [p.id for p in hub.partitions],
+            hub.publish,
+            last_sequence=lambda pid: hub.partitions[int(pid)].next_sequence - 1,
+        )
+        await self.amqp.start("127.0.0.1")
+        os.environ["EventHubConnection"] = self.amqp.connection_string
 
     def _signalr_hub(self, hub_name: str) -> Any:
         needs_hub = any(
@@ -294,10 +317,14 @@ class DevHost:
         from devhost import demo
 
         key = environment.DEV_KEYS["ingest"]
-        self.tasks.append(asyncio.create_task(demo.run(self.base_url, key, self.stop_event)))
+        self.demo_task = asyncio.create_task(demo.run(self.base_url, key, self.demo_stop))
 
     async def stop(self, drain_seconds: float = 10.0) -> None:
-        """Stop taking requests, let the consumers drain what was accepted, then stop."""
+        """Stop the demo and taking requests, let the consumers drain what was accepted, then
+        stop."""
+        self.demo_stop.set()
+        if self.demo_task is not None:
+            await asyncio.gather(self.demo_task, return_exceptions=True)
         if self.runner is not None:
             await self.runner.cleanup()
         if self.hub is not None:
@@ -310,6 +337,8 @@ class DevHost:
         if self.signalr is not None:
             await self.signalr.close()
         await _close_shared()
+        if self.amqp is not None:
+            await self.amqp.close()
 
 
 def _call_builder(spec: FunctionSpec) -> Any:
@@ -322,7 +351,11 @@ def _call_builder(spec: FunctionSpec) -> Any:
 
 
 async def _close_shared() -> None:
-    from shared import blob
+    from shared import blob, events
+    from shared.settings import get_settings
+
+    with contextlib.suppress(Exception):
+        await events.publisher(get_settings()).close()
 
     with contextlib.suppress(Exception):
         from shared import db

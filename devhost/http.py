@@ -78,6 +78,8 @@ def routes(prefix: str, specs: list[FunctionSpec], invoke: Invoke) -> list[web.R
         methods = [m.upper() for m in (spec.trigger.get("methods") or ["GET", "POST"])]
         handler = _handler(spec, invoke)
         for method in methods:
+            if method == "HEAD" and "GET" in methods:
+                continue  # aiohttp routes HEAD with GET
             table.append(web.route(method, aiohttp_path(prefix, template), handler))
     return table
 

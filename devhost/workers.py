@@ -28,7 +28,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from devhost import collector, loop
+from devhost import collector, logs, loop
 from devhost.eventhub import EventColumns, build_trigger
 from devhost.registry import Binding, Context, FunctionSpec, RetryContext, discover, invoke
 from devhost.signalr_outputs import reaches_nobody
@@ -223,11 +223,7 @@ def serve(socket_path: str, functions: Sequence[str]) -> None:
     terminal reaches the whole process group: the worker ignores it and stops when the main
     process, having drained the consumers, closes its channel."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    logs.configure()
     loop.run(_serve(socket_path, functions))
 
 

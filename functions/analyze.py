@@ -2,14 +2,14 @@
 alert maintenance. Alert changes go to the dashboard over SignalR target `alert`."""
 
 import logging
+import typing
 
 import azure.functions as func
 
-from functions import retries
+from functions import consumer
 from functions.http import json_errors, query_pairs, reply
 from shared import access, analysis, params
 from shared.access import Role
-from shared.archive import metadata_array, parse_enqueued_time, partition_from_metadata
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -17,24 +17,6 @@ log = logging.getLogger(__name__)
 bp = func.Blueprint()
 
 SIGNALR = {"hub_name": "logs", "connection_string_setting": "AzureSignalRConnectionString"}
-
-
-def _deliveries(events: list[func.EventHubEvent]) -> list[analysis.Delivery]:
-    metadata = events[0].metadata if events else None
-    partition = partition_from_metadata(metadata)
-    return [
-        analysis.Delivery(
-            body=event.get_body(),
-            partition=partition or event.partition_key or "",
-            sequence_number=event.sequence_number
-            if event.sequence_number is not None
-            else metadata_array(metadata, "SequenceNumber", i),
-            enqueued_at=parse_enqueued_time(
-                event.enqueued_time or metadata_array(metadata, "EnqueuedTimeUtc", i)
-            ),
-        )
-        for i, event in enumerate(events)
-    ]
 
 
 @bp.function_name("analyze")
@@ -48,11 +30,13 @@ def _deliveries(events: list[func.EventHubEvent]) -> list[analysis.Delivery]:
 )
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
 async def analyze(
-    events: list[func.EventHubEvent], signalr: func.Out[str], context: func.Context
+    events: typing.List[func.EventHubEvent],  # noqa: UP006
+    signalr: func.Out[str],
+    context: func.Context,
 ) -> None:
-    attempt, final = retries.attempt(context)
+    settings = get_settings()
     outcome = await analysis.analyze_or_dead_letter(
-        _deliveries(events), get_settings(), attempt, final
+        settings, consumer.batch(events, settings.eventhub_name), consumer.attempt(context)
     )
     if messages := outcome.signalr_messages(get_settings()):
         signalr.set(analysis.encode(messages))

@@ -23,6 +23,14 @@ async def search_logs(req: func.HttpRequest) -> func.HttpResponse:
     return reply(200, await search.search(settings, query, caller))
 
 
+@bp.function_name("who_am_i")
+@bp.route(route="me", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@json_errors
+async def who_am_i(req: func.HttpRequest) -> func.HttpResponse:
+    caller = access.require(req.headers, [Role.READER], get_settings())
+    return reply(200, caller.describe())
+
+
 @bp.function_name("log_stats")
 @bp.route(route="logs/stats", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 @json_errors

@@ -45,3 +45,12 @@ async def latest_report(req: func.HttpRequest) -> func.HttpResponse:
     settings = get_settings()
     caller = access.require(req.headers, [Role.READER], settings)
     return reply(200, await reports.latest(settings, caller.services))
+
+
+@bp.function_name("current_report")
+@bp.route(route="reports/current", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@json_errors
+async def current_report(req: func.HttpRequest) -> func.HttpResponse:
+    settings = get_settings()
+    caller = access.require(req.headers, [Role.READER], settings)
+    return reply(200, await reports.current(settings, caller.services))

@@ -1,9 +1,11 @@
 """The store function: each Event Hub batch into PostgreSQL, idempotently."""
 
 import logging
+import typing
 
 import azure.functions as func
 
+from functions import consumer
 from shared import sink
 from shared.settings import get_settings
 
@@ -20,12 +22,10 @@ log = logging.getLogger(__name__)
     cardinality="many",
     data_type="binary",
 )
-async def store(events: list[func.EventHubEvent], context: func.Context) -> None:
-    retry = context.retry_context
-    attempt = retry.retry_count if retry is not None else 0
-    max_attempts = retry.max_retry_count if retry is not None else 0
+async def store(events: typing.List[func.EventHubEvent], context: func.Context) -> None:  # noqa: UP006
+    settings = get_settings()
     result = await sink.store_events(
-        [event.get_body() for event in events], attempt, max_attempts, get_settings()
+        settings, consumer.batch(events, settings.eventhub_name), consumer.attempt(context)
     )
     log.info(
         "stored %d of %d records (%d already stored, %d dead-lettered)",

@@ -1,7 +1,10 @@
 """The live stream: each Event Hub batch to the dashboard over SignalR, and negotiate."""
 
+import typing
+
 import azure.functions as func
 
+from functions import consumer
 from functions.http import json_errors, reply
 from shared import stream as live
 from shared.settings import get_settings
@@ -21,8 +24,12 @@ SIGNALR = {"hub_name": "%SIGNALR_HUB%", "connection_string_setting": "AzureSigna
     data_type="binary",
 )
 @bp.generic_output_binding(arg_name="signalr", type="signalR", **SIGNALR)
-async def stream(events: list[func.EventHubEvent], signalr: func.Out[str]) -> None:
-    messages = live.batch_messages([event.get_body() for event in events], get_settings())
+async def stream(
+    events: typing.List[func.EventHubEvent],  # noqa: UP006
+    signalr: func.Out[str],
+) -> None:
+    settings = get_settings()
+    messages = live.batch_messages(consumer.batch(events, settings.eventhub_name).bodies, settings)
     if messages:
         signalr.set(live.encode(messages))
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared import fields
 from shared.errors import Forbidden, Unauthorised
 from shared.settings import Settings
 
@@ -23,7 +24,8 @@ class Role(enum.StrEnum):
 
 
 PRINCIPAL_ROLES = {"LogAdmin": Role.ADMIN, "LogReader": Role.READER}
-READER_HIDDEN_FIELDS = ("stack_trace", "exception_message", "ip_address", "user_agent")
+READER_HIDDEN_FIELDS: tuple[str, ...] = fields.READER_HIDDEN
+"""The fields a reader never sees (from the field table)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,14 @@ class Caller:
 
     def may_read_service(self, service: str) -> bool:
         return self.services is None or service in self.services
+
+    def describe(self) -> dict[str, Any]:
+        """What the caller may see, for the dashboard: role, services, the fields withheld."""
+        return {
+            "role": self.role.value,
+            "services": None if self.services is None else list(self.services),
+            "hidden_fields": [] if self.role is Role.ADMIN else list(READER_HIDDEN_FIELDS),
+        }
 
     def view(self, record: dict[str, Any]) -> dict[str, Any]:
         """The record as this caller may see it."""
@@ -87,13 +97,28 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
+def _basic_password(token: str) -> str | None:
+    """The password of a Basic credential (base64 of `user:password`); the user is ignored."""
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    _, colon, password = decoded.partition(":")
+    return password.strip() or None if colon else None
+
+
 def presented_key(headers: Mapping[str, str]) -> str | None:
-    """The key from `Authorization: Bearer KEY` or `X-Api-Key: KEY`, if any."""
+    """The key from `Authorization: Bearer KEY`, `X-Api-Key: KEY`, or Basic auth with the key
+    as the password (any user name), if any."""
     auth = _header(headers, "Authorization")
     if auth:
         scheme, _, token = auth.strip().partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
+        if scheme.lower() == "basic" and token.strip():
+            password = _basic_password(token)
+            if password is not None:
+                return password
     key = _header(headers, "X-Api-Key")
     return key.strip() if key and key.strip() else None
 
@@ -139,7 +164,10 @@ def authenticate(
     elif trust_principal:
         caller = principal_caller(headers)
     if caller is None:
-        raise Unauthorised("an API key is required: Authorization: Bearer KEY or X-Api-Key")
+        raise Unauthorised(
+            "an API key is required: Authorization: Bearer KEY, X-Api-Key: KEY, "
+            "or Basic auth with the key as password"
+        )
     if caller.role not in allowed:
         raise Forbidden(f"a {caller.role.value} key may not do this")
     return caller
@@ -161,3 +189,36 @@ def require(headers: Mapping[str, str], allowed: Iterable[Role], settings: Setti
     return authenticate(
         headers, allowed, keyring(settings), trust_principal=settings.trust_client_principal
     )
+
+
+SEQ_KEY_HEADER = "X-Seq-ApiKey"
+
+
+def with_seq_key(headers: Mapping[str, str], params: Mapping[str, str]) -> dict[str, str]:
+    """The headers of a Seq ingestion request, with the key its clients send (the
+    `X-Seq-ApiKey` header, or the `apiKey` query parameter) presented as `X-Api-Key` when no
+    key is presented the usual way."""
+    out = dict(headers)
+    if presented_key(headers) is None:
+        key = _header(headers, SEQ_KEY_HEADER) or params.get("apiKey")
+        if key and key.strip():
+            out["X-Api-Key"] = key.strip()
+    return out
+
+
+def with_elastic_api_key(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers of an Elasticsearch request, with the key of `Authorization: ApiKey
+    base64(id:key)` (what Elasticsearch clients send for an API key; the id is not checked)
+    presented as `X-Api-Key` when no key is presented the usual way."""
+    out = dict(headers)
+    auth = _header(headers, "Authorization") or ""
+    scheme, _, token = auth.strip().partition(" ")
+    if scheme.lower() != "apikey" or not token.strip() or presented_key(headers) is not None:
+        return out
+    token = token.strip()
+    try:
+        _, colon, key = base64.b64decode(token, validate=True).decode().partition(":")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        colon, key = "", ""
+    out["X-Api-Key"] = key if colon and key else token
+    return out

@@ -191,6 +191,22 @@ async def opened_between(
     return [_alert(r) for r in rows]
 
 
+async def resolved_between(
+    conn: asyncpg.Connection, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Alerts resolved in [start, end), oldest first."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM alerts
+        WHERE resolved_at >= $1 AND resolved_at < $2
+        ORDER BY resolved_at, id
+        """,
+        start,
+        end,
+    )
+    return [_alert(r) for r in rows]
+
+
 async def active_at(conn: asyncpg.Connection, moment: datetime) -> list[dict[str, Any]]:
     """Alerts that were active at this moment: opened by then and not resolved before it."""
     rows = await conn.fetch(

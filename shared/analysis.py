@@ -16,16 +16,18 @@ from typing import Any
 
 import orjson
 
-from shared import alerts, analysis_state, db, deadletter, notify, rules
+from shared import alerts, analysis_state, db, deadletter, notify, rules, sink_policy
 from shared.analyzer import Analyzer
+from shared.eventbatch import EventBatch
 from shared.settings import Settings
+from shared.sink_policy import Attempt
 
 log = logging.getLogger(__name__)
 
 PROCESS_STARTED = datetime.now(UTC)
 """Silence is judged only once this process has been up for the rule's minutes: right after a
 start the hub may still be delivering what the services sent meanwhile."""
-DEAD_LETTER_SINK = "analyze"
+DEAD_LETTER_SINK = deadletter.Sink.ANALYZE
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,33 +168,36 @@ async def analyze(deliveries: Sequence[Delivery], settings: Settings) -> Outcome
     return outcome
 
 
-async def analyze_or_dead_letter(
-    deliveries: Sequence[Delivery], settings: Settings, attempt: int, final_attempt: bool
-) -> Outcome:
-    """`analyze`; on the runtime's final attempt a failure (PostgreSQL away for the whole retry
-    window, or a rule file refused) dead-letters the batch with the reason instead, so the
-    replay command can analyze it later rather than the runtime skipping it."""
-    try:
-        return await analyze(deliveries, settings)
-    except Exception as exc:
-        if not final_attempt:
-            raise
-        reason = f"analysis failed after {attempt} attempts: {type(exc).__name__}: {exc}"
-        log.error("%s; dead-lettering %d events", reason, len(deliveries))
-        first = deliveries[0] if deliveries else None
-        await deadletter.write(
-            settings,
-            DEAD_LETTER_SINK,
-            reason,
-            [d.body for d in deliveries],
-            attempts=attempt,
-            details={
-                "partition": first.partition if first else None,
-                "first_sequence_number": first.sequence_number if first else None,
-                "last_sequence_number": deliveries[-1].sequence_number if deliveries else None,
-            },
+def deliveries(batch: EventBatch, positioned: bool = True) -> list[Delivery]:
+    """The batch's events as the analyzer takes them. Without `positioned` they carry no
+    sequence numbers, so the partition's stored position skips none of them (replay: the
+    position moved past a dead-lettered batch long ago)."""
+    return [
+        Delivery(
+            body=body,
+            partition=batch.partition,
+            sequence_number=batch.sequence_number(i) if positioned else None,
+            enqueued_at=batch.enqueued_time(i) or (None if positioned else batch.enqueued_at),
         )
-        return Outcome()
+        for i, body in enumerate(batch.bodies)
+    ]
+
+
+async def analyze_or_dead_letter(
+    settings: Settings, batch: EventBatch, attempt: Attempt
+) -> Outcome:
+    """`analyze` under the one retry and dead-letter policy (`shared.sink_policy`): a failure
+    (PostgreSQL away for the whole retry window, or a rule file refused) is retried by the
+    host, and on the final attempt dead-lettered with the reason, so the replay command can
+    analyze the batch later rather than the runtime skipping it."""
+    return await sink_policy.settle(
+        settings,
+        DEAD_LETTER_SINK,
+        batch,
+        attempt,
+        lambda: analyze(deliveries(batch), settings),
+        lambda _letter: Outcome(),
+    )
 
 
 async def maintain(settings: Settings, now: datetime | None = None) -> Outcome:

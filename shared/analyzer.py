@@ -17,6 +17,7 @@ from typing import Any
 from shared import sliding
 from shared.alerts import SAMPLE_LIMIT, Hit
 from shared.rules import Rule, RuleSet
+from shared.timeparse import instant
 
 WINDOW_HISTORY = 1
 """Whole windows per rule and service kept in memory behind the newest second seen, for
@@ -24,19 +25,6 @@ records that arrive late."""
 UNKNOWN_SERVICE = "unknown"
 MAX_PROCESSES = 100_000
 """Sequence numbers remembered per partition; past this the least recently seen half goes."""
-
-
-def instant(value: Any) -> datetime | None:
-    """An aware datetime from a record's timestamp (ISO text or datetime)."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str) and value:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return None
 
 
 @dataclass(slots=True)

@@ -13,22 +13,22 @@ import gzip
 import hashlib
 import logging
 import re
-import time
 import zlib
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 import simdjson
 
-from shared import blob, deadletter
+from shared import blob, deadletter, sink_policy
+from shared.eventbatch import EventBatch
 from shared.settings import Settings
+from shared.sink_policy import Attempt
 
 log = logging.getLogger(__name__)
 
-SINK = "archive"
+SINK = deadletter.Sink.ARCHIVE
 CONTENT_TYPE = "application/x-ndjson"
 CONTENT_ENCODING = "gzip"
 THREAD_THRESHOLD_BYTES = 64 * 1024
@@ -48,42 +48,8 @@ NAME_PATTERN = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """One Event Hub batch as the trigger delivered it: bodies in partition order."""
-
-    event_hub: str
-    partition: str
-    bodies: Sequence[bytes]
-    sequence_numbers: Sequence[int | None] = ()
-    enqueued_times: Sequence[datetime | None] = ()
-
-    @property
-    def first_sequence(self) -> int | None:
-        known = [s for s in self.sequence_numbers if s is not None]
-        return min(known) if known else None
-
-    @property
-    def last_sequence(self) -> int | None:
-        known = [s for s in self.sequence_numbers if s is not None]
-        return max(known) if known else None
-
-    @property
-    def enqueued_at(self) -> datetime:
-        known = [t for t in self.enqueued_times if t is not None]
-        moment = min(known) if known else datetime.now(UTC)
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-    def details(self) -> dict[str, object]:
-        """Where the batch came from, as kept with its dead letter (enough to rebuild its
-        blob name on replay)."""
-        return {
-            "event_hub": self.event_hub,
-            "partition": self.partition,
-            "first_sequence": self.first_sequence,
-            "last_sequence": self.last_sequence,
-            "enqueued_time": self.enqueued_at.isoformat(),
-        }
+Batch = EventBatch
+"""An archive batch is the batch the trigger delivered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,66 +98,6 @@ def name_for(batch: Batch, encoded_sha256: str) -> str:
             f"p{batch.partition or '_'}-{encoded_sha256[:16]}.ndjson.gz"
         )
     return blob_name(batch.event_hub, batch.partition, first, last, batch.enqueued_at)
-
-
-def batch_key(batch: Batch) -> str:
-    """A name for the batch that is the same on every retry: hub, partition and sequence
-    range, or a hash of the bodies when the host gives no sequence numbers."""
-    first, last = batch.first_sequence, batch.last_sequence
-    if first is None or last is None or not batch.partition:
-        digest = hashlib.sha256(b"\n".join(bytes(b) for b in batch.bodies)).hexdigest()[:16]
-        return f"{batch.event_hub}-p{batch.partition or '_'}-{digest}"
-    return f"{batch.event_hub}-p{batch.partition}-{first:06d}-{last:06d}"
-
-
-def _lookup(mapping: Mapping[str, Any], name: str) -> Any:
-    if name in mapping:
-        return mapping[name]
-    lower = name.lower()
-    return next((v for k, v in mapping.items() if k.lower() == lower), None)
-
-
-def partition_from_metadata(metadata: Mapping[str, Any] | None) -> str:
-    """The partition id from a batch trigger's metadata: `PartitionContext.PartitionId` (an
-    object, or its JSON text), as the Functions host sends it; "" when absent."""
-    if not metadata:
-        return ""
-    context = _lookup(metadata, "PartitionContext")
-    if isinstance(context, str | bytes):
-        try:
-            context = orjson.loads(context)
-        except orjson.JSONDecodeError:
-            return ""
-    if isinstance(context, Mapping):
-        partition = _lookup(context, "PartitionId")
-        if partition is not None:
-            return str(partition)
-    return ""
-
-
-def metadata_array(metadata: Mapping[str, Any] | None, name: str, index: int) -> Any:
-    """Element `index` of a batch trigger's `{name}Array` metadata (e.g. SequenceNumberArray)."""
-    values = _lookup(metadata, f"{name}Array") if metadata else None
-    if isinstance(values, str | bytes):
-        try:
-            values = orjson.loads(values)
-        except orjson.JSONDecodeError:
-            return None
-    if isinstance(values, list) and index < len(values):
-        return values[index]
-    return None
-
-
-def parse_enqueued_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str) and value:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return None
 
 
 def hour_prefixes(event_hub: str, start: datetime, end: datetime) -> Iterator[str]:
@@ -345,7 +251,7 @@ async def _dead_letter_rejected(settings: Settings, batch: Batch, encoded: Encod
         reason,
         [r.body for r in encoded.rejected],
         attempts=1,
-        key=f"{batch_key(batch)}.rejected",
+        key=f"{batch.key()}.rejected",
         at=batch.enqueued_at,
         details=details,
     )
@@ -366,41 +272,13 @@ async def archive_batch(settings: Settings, batch: Batch) -> Outcome:
     )
 
 
-async def archive_or_dead_letter(
-    settings: Settings, batch: Batch, attempt: int, final_attempt: bool
-) -> Outcome:
-    """Archive the batch. Before the final attempt a failure propagates, so the runtime retries
-    the batch; on the final attempt the whole batch is dead-lettered instead. If Blob Storage
-    refuses the dead letter too, both are retried here with backoff for up to
-    `archive_final_hold_seconds` before the error propagates (the runtime then gives up on the
-    batch: the events are still in Event Hubs for its retention period)."""
-    if not final_attempt:
-        return await archive_batch(settings, batch)
-    deadline = time.monotonic() + settings.archive_final_hold_seconds
-    delay = 1.0
-    while True:
-        try:
-            return await archive_batch(settings, batch)
-        except Exception as archive_error:
-            log.warning(
-                "archive of %s failed on the final attempt: %s", batch.details(), archive_error
-            )
-            try:
-                letter = await deadletter.write(
-                    settings,
-                    SINK,
-                    f"archive failed after {attempt} attempts: {archive_error!r}",
-                    list(batch.bodies),
-                    attempts=attempt,
-                    key=f"{batch_key(batch)}.batch",
-                    at=batch.enqueued_at,
-                    details=batch.details(),
-                )
-                return Outcome(blob=None, archived=0, rejected=0, dead_letter=letter)
-            except Exception:
-                if time.monotonic() + delay > deadline:
-                    log.error("archive and dead letter both failed for %s", batch.details())
-                    raise
-                log.warning("dead letter failed too; holding the batch %.0f s", delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+async def archive_or_dead_letter(settings: Settings, batch: Batch, attempt: Attempt) -> Outcome:
+    """Archive the batch under the one retry and dead-letter policy (`shared.sink_policy`)."""
+    return await sink_policy.settle(
+        settings,
+        SINK,
+        batch,
+        attempt,
+        lambda: archive_batch(settings, batch),
+        lambda letter: Outcome(blob=None, archived=0, rejected=0, dead_letter=letter),
+    )

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -20,6 +21,19 @@ import orjson
 from shared import blob
 from shared.settings import Settings
 
+
+class Sink(StrEnum):
+    """The sink a dead letter came from, which replay sends it back to."""
+
+    STORE = "postgres"
+    ARCHIVE = "archive"
+    ANALYZE = "analyze"
+    NOTIFY = "notify"
+    """Alert notifications; `details.channel` names the channel (webhook, telegram)."""
+
+
+LEGACY_NOTIFY_PREFIX = "notify-"
+"""Notification dead letters once named their channel in the sink (`notify-webhook`)."""
 REPLAYED_PREFIX = "replayed/"
 RAW_KEYS = ("raw", "raw_base64")
 MAX_REASON_METADATA = 1024
@@ -132,13 +146,18 @@ class DeadLetter:
 
 def parse(name: str, body: bytes) -> DeadLetter:
     doc = orjson.loads(body)
+    sink = str(doc.get("sink", ""))
+    details = dict(doc.get("details") or {})
+    if sink.startswith(LEGACY_NOTIFY_PREFIX):
+        details.setdefault("channel", sink.removeprefix(LEGACY_NOTIFY_PREFIX))
+        sink = Sink.NOTIFY
     return DeadLetter(
         name=name,
-        sink=str(doc.get("sink", "")),
+        sink=sink,
         reason=str(doc.get("reason", "")),
         attempts=int(doc.get("attempts", 1)),
         failed_at=str(doc.get("failed_at", "")),
-        details=dict(doc.get("details") or {}),
+        details=details,
         records=list(doc.get("records") or []),
     )
 

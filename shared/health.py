@@ -39,7 +39,7 @@ def _eventhub(settings: Settings) -> dict[str, Any]:
     if not isinstance(events.publisher(settings), events.EventHubPublisher):
         return {"status": "ok", "mode": "in-process"}
     if settings.eventhub_connection.configured:
-        return {"status": "ok", "mode": "azure", "hub": settings.eventhub_name}
+        return {"status": "ok", "mode": "producer", "hub": settings.eventhub_name}
     return {"status": "down", "error": "EventHubConnection is not configured"}
 
 

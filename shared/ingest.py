@@ -56,13 +56,19 @@ class Batch:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     refused_service: bool = False
     only_too_large: bool = True
+    coerced: int = 0
+    """Accepted records that had a value moved to extra_data._coerced."""
 
     def summary(self) -> dict[str, Any]:
-        return {
+        """The answer's body; `coerced` only when a record had a value moved."""
+        body: dict[str, Any] = {
             "accepted": len(self.accepted),
             "ids": [r["id"] for r in self.accepted],
             "rejected": self.rejected,
         }
+        if self.coerced:
+            body["coerced"] = self.coerced
+        return body
 
 
 def header(headers: Mapping[str, str], name: str) -> str:
@@ -158,7 +164,9 @@ def build_batch(
     batch = Batch()
     bodies: list[bytes] = []
     accept, keep_body = batch.accepted.append, bodies.append
+    coerced = ctx.coerced
     for index, item in enumerate(items):
+        before = coerced[0]
         try:
             if item is _MALFORMED:
                 raise RecordError("this line is not valid JSON")
@@ -173,6 +181,8 @@ def build_batch(
             continue
         accept(record)
         keep_body(body)
+        if coerced[0] != before:
+            batch.coerced += 1
     for i in needing_a_closer_look(bodies):
         batch.accepted[i], bodies[i] = finish(batch.accepted[i], bodies[i])
     batch.events = [(r["service"], body) for r, body in zip(batch.accepted, bodies, strict=True)]

@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 import aiohttp
 import orjson
 
+from shared import sink_policy
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,14 @@ Kind = Literal["opened", "updated", "resolved"]
 WORKERS_PER_CHANNEL = 4
 MAX_BACKOFF_SECONDS = 60.0
 TELEGRAM_API = "https://api.telegram.org"
+
+
+class Message(Protocol):
+    """What a channel delivers: a JSON document for webhooks, a few lines for chats."""
+
+    def document(self) -> dict[str, Any]: ...
+
+    def text(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +78,7 @@ class DeliveryError(Exception):
 class Channel(Protocol):
     name: str
 
-    async def send(self, session: aiohttp.ClientSession, notice: Notice) -> None:
+    async def send(self, session: aiohttp.ClientSession, notice: Message) -> None:
         """Deliver once or raise DeliveryError / aiohttp.ClientError / TimeoutError."""
 
 
@@ -102,7 +111,7 @@ class WebhookChannel:
     url: str
     name: str = "webhook"
 
-    async def send(self, session: aiohttp.ClientSession, notice: Notice) -> None:
+    async def send(self, session: aiohttp.ClientSession, notice: Message) -> None:
         async with session.post(
             self.url, data=_dumps(notice.document()), headers={"Content-Type": "application/json"}
         ) as response:
@@ -116,7 +125,7 @@ class TelegramChannel:
     api: str = TELEGRAM_API
     name: str = "telegram"
 
-    async def send(self, session: aiohttp.ClientSession, notice: Notice) -> None:
+    async def send(self, session: aiohttp.ClientSession, notice: Message) -> None:
         payload = {"chat_id": self.chat_id, "text": notice.text(), "disable_web_page_preview": True}
         async with session.post(
             f"{self.api}/bot{self.token}/sendMessage",
@@ -147,7 +156,56 @@ def channels(settings: Settings) -> list[Channel]:
     return found
 
 
-DeadLetter = Callable[[str, str, Notice, int], Awaitable[None]]
+async def send_once(
+    channel: Channel, session: aiohttp.ClientSession, notice: Message, timeout: float
+) -> DeliveryError | None:
+    """One delivery attempt: None when the channel accepted the notice, else what failed."""
+    try:
+        async with asyncio.timeout(timeout):
+            await channel.send(session, notice)
+        return None
+    except DeliveryError as exc:
+        return exc
+    except TimeoutError:
+        return DeliveryError(f"{channel.name} did not answer within {timeout} s")
+    except aiohttp.ClientError as exc:
+        return DeliveryError(f"{channel.name} unreachable: {exc}")
+
+
+async def redeliver(
+    settings: Settings, channel_name: str, notices: Sequence[Message]
+) -> list[str | None]:
+    """Send dead-lettered notices once more to the channel they failed on (replay). Returns,
+    per notice, None when delivered, else why not."""
+    channel = next((c for c in channels(settings) if c.name == channel_name), None)
+    if channel is None:
+        return [f"notification channel {channel_name!r} is not configured"] * len(notices)
+    outcomes: list[str | None] = []
+    timeout = aiohttp.ClientTimeout(total=settings.notify_timeout_seconds)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        for notice in notices:
+            failure = await send_once(channel, session, notice, settings.notify_timeout_seconds)
+            outcomes.append(None if failure is None else str(failure))
+    return outcomes
+
+
+def notice_of(document: Any) -> Message:
+    """The notice a dead letter keeps (its `document()`); ValueError when it is none."""
+    if isinstance(document, dict) and document.get("type") == "report":
+        from shared.report_markdown import Summary
+
+        if not isinstance(document.get("report"), dict):
+            raise ValueError("a report notification without its report")
+        return Summary(document["report"])
+    if not isinstance(document, dict) or document.get("type") != "alert":
+        raise ValueError("not an alert or report notification")
+    kind, alert = document.get("event"), document.get("alert")
+    if kind not in ("opened", "updated", "resolved") or not isinstance(alert, dict):
+        raise ValueError("an alert notification without its event or alert")
+    return Notice(kind, alert)
+
+
+DeadLetter = Callable[[str, str, Message, int], Awaitable[None]]
 """(channel, reason, notice, attempts): keeps an undeliverable notice."""
 
 
@@ -171,7 +229,7 @@ class Notifier:
         self.queue_size = queue_size
         self.delivered = 0
         self.failed = 0
-        self._queues: dict[str, asyncio.Queue[Notice]] = {}
+        self._queues: dict[str, asyncio.Queue[Message]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -179,12 +237,12 @@ class Notifier:
     def _start(self) -> None:
         self._loop = asyncio.get_running_loop()
         for channel in self.channels:
-            queue: asyncio.Queue[Notice] = asyncio.Queue(maxsize=self.queue_size)
+            queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=self.queue_size)
             self._queues[channel.name] = queue
             for _ in range(WORKERS_PER_CHANNEL):
                 self._tasks.append(asyncio.create_task(self._work(channel, queue)))
 
-    def submit(self, notices: Sequence[Notice]) -> None:
+    def submit(self, notices: Sequence[Message]) -> None:
         """Queue these notices for every channel and return at once."""
         if not self.channels or not notices:
             return
@@ -208,7 +266,7 @@ class Notifier:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
         return self._session
 
-    async def _work(self, channel: Channel, queue: asyncio.Queue[Notice]) -> None:
+    async def _work(self, channel: Channel, queue: asyncio.Queue[Message]) -> None:
         while True:
             notice = await queue.get()
             try:
@@ -223,30 +281,23 @@ class Notifier:
         delay *= random.uniform(0.5, 1.0)
         return max(delay, min(hint, MAX_BACKOFF_SECONDS)) if hint else delay
 
-    async def _deliver(self, channel: Channel, notice: Notice) -> None:
-        reason = ""
-        for attempt in range(1, self.max_attempts + 1):
-            hint: float | None = None
-            try:
-                async with asyncio.timeout(self.timeout):
-                    await channel.send(await self._client(), notice)
+    async def _deliver(self, channel: Channel, notice: Message) -> None:
+        session = await self._client()
+        for retry in range(self.max_attempts):
+            attempt = sink_policy.Attempt(retry, self.max_attempts - 1)
+            failure = await send_once(channel, session, notice, self.timeout)
+            if failure is None:
                 self.delivered += 1
                 return
-            except DeliveryError as exc:
-                reason, hint = str(exc), exc.retry_after
-                if exc.permanent:
-                    await self._give_up(channel.name, reason, notice, attempt)
-                    return
-            except TimeoutError:
-                reason = f"{channel.name} did not answer within {self.timeout} s"
-            except aiohttp.ClientError as exc:
-                reason = f"{channel.name} unreachable: {exc}"
-            log.warning("notification to %s failed (attempt %d): %s", channel.name, attempt, reason)
-            if attempt < self.max_attempts:
-                await asyncio.sleep(self._backoff(attempt, hint))
-        await self._give_up(channel.name, reason, notice, self.max_attempts)
+            log.warning(
+                "notification to %s failed (attempt %d): %s", channel.name, attempt.number, failure
+            )
+            if sink_policy.gives_up(attempt, failure.permanent):
+                await self._give_up(channel.name, str(failure), notice, attempt.number)
+                return
+            await asyncio.sleep(self._backoff(attempt.number, failure.retry_after))
 
-    async def _give_up(self, channel: str, reason: str, notice: Notice, attempts: int) -> None:
+    async def _give_up(self, channel: str, reason: str, notice: Message, attempts: int) -> None:
         self.failed += 1
         log.error("notification to %s given up after %d attempt(s): %s", channel, attempts, reason)
         try:
@@ -273,11 +324,18 @@ class Notifier:
 
 
 def _dead_letter_to_blob(settings: Settings) -> DeadLetter:
-    async def write(channel: str, reason: str, notice: Notice, attempts: int) -> None:
+    async def write(channel: str, reason: str, notice: Message, attempts: int) -> None:
         from shared import deadletter
 
         document = orjson.loads(_dumps(notice.document()))
-        await deadletter.write(settings, f"notify-{channel}", reason, [document], attempts)
+        await deadletter.write(
+            settings,
+            deadletter.Sink.NOTIFY,
+            reason,
+            [document],
+            attempts,
+            details={"channel": channel},
+        )
 
     return write
 

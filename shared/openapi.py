@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import levels, params, where
+from shared import fields, levels, openapi_shippers, params, where
 
 LEVEL_NAMES = list(levels.LEVELS)
 ERROR = {"$ref": "#/components/schemas/Error"}
-SECURED = [{"apiKey": []}, {"bearer": []}]
+SECURED = [{"apiKey": []}, {"bearer": []}, {"basic": []}]
 TIME_DESCRIPTION = "ISO 8601 (UTC when no offset is given), `now`, or relative like 15m, 24h, 7d"
 
 
@@ -233,34 +233,29 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 
 def _record_schema() -> dict[str, Any]:
-    nullable = {"type": ["string", "null"]}
-    props: dict[str, Any] = {
-        "id": {"type": "string"},
-        "timestamp": {"type": "string", "format": "date-time"},
-        "received_at": {"type": "string", "format": "date-time"},
-        "level": {"type": "string", "enum": LEVEL_NAMES},
-        "level_no": {"type": "integer"},
-        "service": {"type": "string"},
-        "message": {"type": "string"},
-        "extra_data": {"type": ["object", "null"]},
-    }
-    for name in (
-        "logger_name",
-        "request_id",
-        "user_id",
-        "session_id",
-        "event_type",
-        "exception_type",
-        "exception_message",
-        "stack_trace",
-        "ip_address",
-        "user_agent",
-    ):
-        props[name] = nullable
+    """The stored record, from the field table. Each property carries the table's facts as
+    extensions, which the dashboard reads for its detail view and CSV columns: `x-reader`
+    (readers see it), `x-searchable` (an exact search filter), `x-redacted`, `x-aliases`
+    (other names ingest takes), `x-block` (shown as a block of its own)."""
+    props: dict[str, Any] = {}
+    for f in fields.FIELDS:
+        schema = f.json_schema()
+        if f.name == "level":
+            schema["enum"] = LEVEL_NAMES
+        schema.update(
+            {
+                "x-reader": f.reader,
+                "x-searchable": f.searchable,
+                "x-redacted": f.redacted,
+                "x-aliases": list(f.aliases),
+                "x-block": f.block,
+            }
+        )
+        props[f.name] = schema
+    hidden = ", ".join(fields.READER_HIDDEN)
     return {
         "type": "object",
-        "description": "A stored record. Reader keys never see exception_message, stack_trace, "
-        "ip_address or user_agent.",
+        "description": f"A stored record. Reader keys never see {hidden}.",
         "required": ["id", "timestamp"],
         "properties": props,
     }
@@ -271,6 +266,11 @@ def _components() -> dict[str, Any]:
         "securitySchemes": {
             "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
             "bearer": {"type": "http", "scheme": "bearer"},
+            "basic": {
+                "type": "http",
+                "scheme": "basic",
+                "description": "The API key as the password; the user name is ignored",
+            },
         },
         "schemas": {
             "Error": {
@@ -318,6 +318,11 @@ def _components() -> dict[str, Any]:
                 "properties": {
                     "accepted": {"type": "integer"},
                     "ids": {"type": "array", "items": {"type": "string"}},
+                    "coerced": {
+                        "type": "integer",
+                        "description": "Records kept with a value moved to extra_data._coerced "
+                        "(present only when not 0)",
+                    },
                     "rejected": {
                         "type": "array",
                         "items": {
@@ -450,6 +455,9 @@ def _other_paths() -> dict[str, Any]:
             "post": {
                 "operationId": "ingest",
                 "summary": "Ship records: one JSON object, a JSON array or NDJSON (gzip allowed)",
+                "description": "Records may come as other loggers write them: each field's "
+                "other names are its `x-aliases` in the Record schema. A value a field cannot "
+                "take is kept in extra_data._coerced, not refused.",
                 "security": SECURED,
                 "requestBody": {"required": True, "content": ndjson_or_json},
                 "responses": {
@@ -512,12 +520,29 @@ def _other_paths() -> dict[str, Any]:
         "/reports/latest": {
             "get": {
                 "operationId": "latest_report",
-                "summary": "The latest hourly report",
+                "summary": "The latest hourly report, with its changes against earlier hours",
                 "security": SECURED,
                 "responses": {
                     "200": _json(any_json, "Report"),
                     **_errors(401, 403, 404, 503),
                 },
+            }
+        },
+        "/me": {
+            "get": {
+                "operationId": "who_am_i",
+                "summary": "The caller's role, services and the record fields withheld from it",
+                "security": SECURED,
+                "responses": {"200": _json(any_json, "Caller"), **_errors(401, 403)},
+            }
+        },
+        "/reports/current": {
+            "get": {
+                "operationId": "current_report",
+                "summary": "The report of the hour so far, with changes against the same span "
+                "of the previous hour, the same hour yesterday and the last 24 hours",
+                "security": SECURED,
+                "responses": {"200": _json(any_json, "Report"), **_errors(401, 403, 503)},
             }
         },
         "/negotiate": {
@@ -583,6 +608,8 @@ def _other_paths() -> dict[str, Any]:
 def document(base_url: str = "") -> dict[str, Any]:
     """The OpenAPI document; `base_url` (PUBLIC_BASE_URL) names the server when set."""
     server = f"{base_url.rstrip('/')}/api" if base_url else "/api"
+    components = _components()
+    components["securitySchemes"].update(openapi_shippers.SECURITY_SCHEMES)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -595,6 +622,13 @@ def document(base_url: str = "") -> dict[str, Any]:
         },
         "servers": [{"url": server}],
         "security": SECURED,
-        "paths": {**_read_paths(), **_analysis_paths(), **_other_paths()},
-        "components": _components(),
+        "paths": _with_shipper_paths({**_read_paths(), **_analysis_paths(), **_other_paths()}),
+        "components": components,
     }
+
+
+def _with_shipper_paths(paths: dict[str, Any]) -> dict[str, Any]:
+    """The shipper protocols' paths added; `/{path}` keeps its OPTIONS beside their probes."""
+    for path, item in openapi_shippers.paths().items():
+        paths[path] = {**paths.get(path, {}), **item}
+    return paths

@@ -1,9 +1,11 @@
 """OTLP/HTTP logs (JSON and protobuf encodings) mapped onto the pipeline's record.
 
-`service.name` becomes service; severity text (when it names a pipeline level) or number
-becomes level; body becomes message; trace and span ids, attributes and resource attributes
-go to extra_data, except the semantic-convention attributes that have a field of their own
-(exception.*, ids, client address, user agent)."""
+`service.name` becomes service; severity text (when it names a level) or number becomes
+level; body becomes message; trace and span ids become trace_id and span_id; attributes and
+resource attributes go to extra_data, except the semantic-convention attributes that have a
+field of their own (`shared.fields`: exception.*, ids, client address, user agent). A value a
+field cannot take (a host name as client.address, a long user agent) keeps the record and is
+moved to extra_data._coerced, as for any record."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from shared import levels, records
+from shared import fields, levels, records
 from shared.access import Caller
 from shared.errors import BadRequest, PipelineError, TooLarge, UnsupportedMediaType
 from shared.ingest import decoded_body, media_type
@@ -25,21 +27,8 @@ from shared.settings import Settings
 JSON = "application/json"
 PROTOBUF = "application/x-protobuf"
 
-ATTRIBUTE_FIELDS = {
-    "exception.type": "exception_type",
-    "exception.message": "exception_message",
-    "exception.stacktrace": "stack_trace",
-    "event.name": "event_type",
-    "event_type": "event_type",
-    "request_id": "request_id",
-    "http.request.id": "request_id",
-    "user_id": "user_id",
-    "enduser.id": "user_id",
-    "session_id": "session_id",
-    "session.id": "session_id",
-    "client.address": "ip_address",
-    "user_agent.original": "user_agent",
-}
+ATTRIBUTE_FIELDS: dict[str, str] = fields.OTEL_ATTRIBUTES
+"""Semantic-convention attributes that have a field of their own (from the field table)."""
 
 
 def level_of(severity_number: int, severity_text: str) -> str:
@@ -51,8 +40,7 @@ def level_of(severity_number: int, severity_text: str) -> str:
             return named
     if severity_number <= 0:
         return "INFO"
-    ranges = ((8, "DEBUG"), (12, "INFO"), (16, "WARNING"), (20, "ERROR"))
-    return next((name for top, name in ranges if severity_number <= top), "CRITICAL")
+    return levels.from_family(severity_number, "otel") or "INFO"
 
 
 def _any_value(value: Mapping[str, Any] | None) -> Any:
@@ -137,17 +125,19 @@ def raw_record(
     if nanos:
         record["timestamp"] = datetime.fromtimestamp(nanos / 1e9, UTC).isoformat()
     for attr, name in ATTRIBUTE_FIELDS.items():
-        if attr in attrs and attrs[attr] is not None:
-            record.setdefault(name, str(attrs.pop(attr)))
-        else:
+        value = attrs.get(attr)
+        if value is None:
             attrs.pop(attr, None)
+        elif name not in record:  # the first attribute wins; another stays in extra_data
+            record[name] = value if isinstance(value, str) else str(value)
+            del attrs[attr]
     extra: dict[str, Any] = dict(attrs)
     trace_id = _hex_id(log.get("traceId"), 16)
     span_id = _hex_id(log.get("spanId"), 8)
     if trace_id:
-        extra["trace_id"] = trace_id
+        record["trace_id"] = trace_id
     if span_id:
-        extra["span_id"] = span_id
+        record["span_id"] = span_id
     if resource_attrs:
         extra["resource"] = resource_attrs
     if scope.get("version"):

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from shared import cursor, levels, records, timeparse, where
+from shared import cursor, fields, levels, timeparse, where
 from shared.errors import BadRequest
 
 DEFAULT_LIMIT = 100
@@ -27,9 +27,10 @@ STATS_RANGES: dict[str, timedelta] = {
 }
 EXPORT_FORMATS = ("ndjson", "csv")
 
-RECORD_FIELDS: tuple[str, ...] = records.FIELDS
+RECORD_FIELDS: tuple[str, ...] = fields.NAMES
 ALWAYS_SELECTED = ("id", "timestamp")
-TEXT_FILTERS = ("logger_name", "event_type", "request_id", "user_id", "session_id")
+TEXT_FILTERS: tuple[str, ...] = fields.SEARCHABLE
+"""Exact-match filters: the searchable fields of the field table."""
 FILTER_PARAMETERS = ("q", "level", "min_level", "service", *TEXT_FILTERS, "start", "end", "where")
 SEARCH_PARAMETERS = (*FILTER_PARAMETERS, "limit", "cursor", "fields")
 EXPORT_PARAMETERS = (*FILTER_PARAMETERS, "limit", "cursor", "format", "fields")

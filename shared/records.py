@@ -10,47 +10,29 @@ import os
 import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from shared import levels, redaction
+from shared import fields, levels, redaction, shapes
 from shared.access import Caller
 from shared.settings import Settings
 
-FIELDS: tuple[str, ...] = (
-    "id",
-    "timestamp",
-    "received_at",
-    "level",
-    "level_no",
-    "service",
-    "logger_name",
-    "message",
-    "request_id",
-    "user_id",
-    "session_id",
-    "event_type",
-    "extra_data",
-    "exception_type",
-    "exception_message",
-    "stack_trace",
-    "ip_address",
-    "user_agent",
-)
-SERVER_FIELDS = frozenset({"received_at", "level_no"})
+FIELDS: tuple[str, ...] = fields.NAMES
+SERVER_FIELDS = fields.SERVER_FIELDS
 """Assigned at ingest; a client's values for them are ignored."""
-INPUT_FIELDS = frozenset(FIELDS) - SERVER_FIELDS
+INPUT_FIELDS = fields.INPUT_FIELDS
 
-SHORT_FIELD_CHARS = 256
-USER_AGENT_CHARS = 1024
-STACK_TRACE_BYTES = 64 * 1024
+SHORT_FIELD_CHARS = fields.SHORT_FIELD_CHARS
+USER_AGENT_CHARS = fields.USER_AGENT_CHARS
+STACK_TRACE_BYTES = fields.STACK_TRACE_BYTES
 ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _ID = ID_PATTERN.fullmatch
 UNKNOWN_SERVICE = "unknown"
 MIN_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
+COERCED_KEY = fields.COERCED_KEY
 
 
 class RecordError(ValueError):
@@ -67,13 +49,15 @@ class RecordTooLarge(RecordError):
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What every record of one request shares: caller, limits and the time of receipt."""
+    """What every record of one request shares: caller, limits and the time of receipt.
+    `coerced` counts the records whose values were moved to extra_data (see `normalize_in`)."""
 
     caller: Caller
     settings: Settings
     received_at: str
     latest: datetime
     latest_text: str
+    coerced: list[int] = field(default_factory=lambda: [0])
 
     @classmethod
     def of(cls, caller: Caller, settings: Settings, now: datetime) -> Context:
@@ -100,6 +84,14 @@ def _type_name(value: Any) -> str:
     if isinstance(value, dict):
         return "object"
     return type(value).__name__
+
+
+def _is_number(value: Any) -> bool:
+    return value.__class__ in (int, float)
+
+
+_Moved = dict[str, Any]
+"""The values fields could not take, by field name: kept in extra_data[COERCED_KEY]."""
 
 
 # --- identifiers -------------------------------------------------------------------------
@@ -129,49 +121,54 @@ def new_id() -> str:
         return str(uuid.uuid4())
 
 
-def _id(value: Any) -> str:
+def _id(value: Any, moved: _Moved) -> str:
+    """The client's id, a number as its digits; an id that cannot be one is moved and a new id
+    given (the record is then not idempotent: its answer's `ids` has the new one)."""
     if value is None:
         return new_id()
-    if not isinstance(value, str):
-        raise RecordError(f"id must be a string, not {_type_name(value)}")
-    if ID_PATTERN.fullmatch(value) is None:
-        raise RecordError("id must be 1-128 characters of A-Z a-z 0-9 . _ : -")
-    return value
+    text = str(value) if value.__class__ is int else value
+    if isinstance(text, str) and ID_PATTERN.fullmatch(text) is not None:
+        return text
+    moved["id"] = value
+    return new_id()
 
 
 # --- level -------------------------------------------------------------------------------
 
 _level_cache: dict[Any, tuple[str, int]] = {}
+_INFO = ("INFO", levels.LEVELS["INFO"])
 
 
-def _resolve_level(value: Any) -> tuple[str, int]:
+def _resolve_level(value: Any, family: levels.Family | None) -> tuple[str, int] | None:
     if isinstance(value, str):
         name = levels.canonical(value)
-        if name is None and value.strip().lstrip("-").isdigit():
-            return _resolve_level(int(value.strip()))
-        if name is None:
-            known = ", ".join(levels.LEVELS)
-            raise RecordError(f"level {value[:64]!r} is unknown (known: {known}, WARN, FATAL)")
-        return name, levels.number(name)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RecordError(f"level must be a name or a number, not {_type_name(value)}")
-    if value != value or value in (float("inf"), float("-inf")):
-        raise RecordError("level must be a finite number")
-    name = levels.from_number(int(value))
-    if name is None:
-        raise RecordError(f"level {value} is below DEBUG (10)")
-    return name, levels.number(name)
+        if name is not None:
+            return name, levels.number(name)
+        text = value.strip()
+        if not text.isdigit():
+            return None
+        value = int(text)
+    if not _is_number(value) or value != value or value in (float("inf"), float("-inf")):
+        return None
+    name = levels.from_family(int(value), family)
+    return (name, levels.number(name)) if name is not None else None
 
 
-def _level(value: Any) -> tuple[str, int]:
+def _level(value: Any, family: levels.Family | None, moved: _Moved) -> tuple[str, int]:
+    """The level by name or by number in its family; a level still unknown is INFO, with the
+    value as sent moved."""
     if value is None:
-        return "INFO", levels.LEVELS["INFO"]
-    try:
-        return _level_cache[value]
-    except (KeyError, TypeError):
-        pass
-    resolved = _resolve_level(value)
-    if len(_level_cache) < 256 and isinstance(value, str | int):
+        return _INFO
+    if family is None and value.__class__ is not bool:  # True == 1 as a key
+        try:
+            return _level_cache[value]
+        except (KeyError, TypeError):
+            pass
+    resolved = _resolve_level(value, family)
+    if resolved is None:
+        moved["level"] = value
+        return _INFO
+    if family is None and len(_level_cache) < 256 and isinstance(value, str | int):
         _level_cache[value] = resolved
     return resolved
 
@@ -195,36 +192,50 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _timestamp(value: Any, ctx: Context) -> str:
-    if value is None:
-        return ctx.received_at
+_NUMERIC = re.compile(r"\s*-?\d+(?:\.\d+)?\s*").fullmatch
+
+
+def _moment(value: Any) -> datetime | None:
+    """An ISO 8601 string, epoch seconds, milliseconds, microseconds or nanoseconds (a number
+    or its digits), as an aware datetime; None if it is none of these."""
     try:
         if isinstance(value, str):
-            moment = datetime.fromisoformat(value)
-            if len(value) == 32 and value[26:] == "+00:00" and value[10] == "T":
-                if value > ctx.latest_text:
-                    raise _too_far_ahead(ctx)
-                if value[:4] < "1970":
-                    raise RecordError("timestamp is before 1970")
-                return value
-            moment = _utc(moment)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            moment = _epoch(value)
+            if _NUMERIC(value):
+                return _epoch(float(value))
+            return _utc(datetime.fromisoformat(value.strip()))
+        if _is_number(value):
+            return _epoch(value)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def _timestamp(value: Any, ctx: Context, moved: _Moved) -> str:
+    """The time as ISO 8601 UTC. One that cannot be read, or before 1970, is moved and the
+    time of receipt used; one too far ahead refuses the record (a limit)."""
+    if value is None:
+        return ctx.received_at
+    if (
+        value.__class__ is str
+        and len(value) == 32
+        and value[26:] == "+00:00"
+        and value[10] == "T"
+        and value[:4] >= "1970"
+    ):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            pass
         else:
-            raise RecordError(
-                "timestamp must be an ISO 8601 string or epoch seconds/milliseconds, "
-                f"not {_type_name(value)}"
-            )
-    except (ValueError, OverflowError, OSError) as exc:
-        if isinstance(exc, RecordError):
-            raise
-        raise RecordError(
-            f"timestamp {str(value)[:64]!r} is not ISO 8601 or epoch seconds/milliseconds"
-        ) from None
+            if value > ctx.latest_text:
+                raise _too_far_ahead(ctx)
+            return value
+    moment = _moment(value)
+    if moment is None or moment < MIN_TIMESTAMP:
+        moved["timestamp"] = value
+        return ctx.received_at
     if moment > ctx.latest:
         raise _too_far_ahead(ctx)
-    if moment < MIN_TIMESTAMP:
-        raise RecordError("timestamp is before 1970")
     return moment.isoformat(timespec="microseconds")
 
 
@@ -237,37 +248,51 @@ def _too_far_ahead(ctx: Context) -> RecordError:
 # --- strings -----------------------------------------------------------------------------
 
 
-def _short(raw: Mapping[str, Any], name: str, limit: int = SHORT_FIELD_CHARS) -> str | None:
+def _short(raw: Mapping[str, Any], name: str, limit: int, moved: _Moved) -> str | None:
+    """A short text: a number becomes its digits; another type, or one longer than the
+    limit, is moved."""
     value = raw.get(name)
     if value is None or value == "":
         return None
-    if not isinstance(value, str):
-        raise RecordError(f"{name} must be a string, not {_type_name(value)}")
-    if len(value) > limit:
-        raise RecordError(f"{name} is longer than {limit} characters")
+    if _is_number(value):
+        value = str(value)
+    if not isinstance(value, str) or len(value) > limit:
+        moved[name] = raw.get(name)
+        return None
     return value
 
 
-def _text(raw: Mapping[str, Any], name: str, max_bytes: int) -> str | None:
+def _too_large(value: str, max_bytes: int) -> bool:
+    return len(value) * 4 > max_bytes and len(value.encode("utf-8", "surrogatepass")) > max_bytes
+
+
+def _text(raw: Mapping[str, Any], name: str, max_bytes: int, moved: _Moved) -> str | None:
+    """A long text: a list of lines is joined, a number becomes its digits, another type is
+    moved; over its size limit the record is refused."""
     value = raw.get(name)
-    if value is None:
-        return None
+    if isinstance(value, list):
+        value = shapes.join_lines(value)
+    elif _is_number(value):
+        value = str(value)
     if not isinstance(value, str):
-        raise RecordError(f"{name} must be a string, not {_type_name(value)}")
-    if len(value) * 4 > max_bytes and len(value.encode("utf-8", "surrogatepass")) > max_bytes:
+        moved[name] = value
+        return None
+    if _too_large(value, max_bytes):
         raise RecordTooLarge(f"{name} is larger than {max_bytes} bytes (UTF-8)")
     return value
 
 
 def _message(raw: Mapping[str, Any], max_bytes: int) -> str:
+    """The message: required and not blank; a number, true/false, an object or an array is
+    kept as its JSON text."""
     value = raw.get("message")
     if value is None:
-        raise RecordError("message is required")
+        raise RecordError("message is required (or msg, event, log, @message, @m, @mt)")
     if not isinstance(value, str):
-        raise RecordError(f"message must be a string, not {_type_name(value)}")
+        value = orjson.dumps(value).decode()
     if not value.strip():
         raise RecordError("message must not be empty")
-    if len(value) * 4 > max_bytes and len(value.encode("utf-8", "surrogatepass")) > max_bytes:
+    if _too_large(value, max_bytes):
         raise RecordTooLarge(f"message is larger than {max_bytes} bytes (UTF-8)")
     return value
 
@@ -278,11 +303,13 @@ _CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}").fullmatch
 """An IPv4 address already in canonical form: a few times faster than `ipaddress`."""
 
 
-def _ip(value: Any) -> str | None:
+def _ip(value: Any, moved: _Moved) -> str | None:
+    """An IP address in canonical form; anything else (a host name, a number) is moved."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise RecordError(f"ip_address must be a string, not {_type_name(value)}")
+        moved["ip_address"] = value
+        return None
     if _CANONICAL_IPV4(value):
         return value
     known = _ip_cache.get(value)
@@ -291,20 +318,21 @@ def _ip(value: Any) -> str | None:
     try:
         canonical = str(ipaddress.ip_address(value.strip()))
     except ValueError:
-        raise RecordError(f"ip_address {value[:64]!r} is not an IPv4 or IPv6 address") from None
+        moved["ip_address"] = value
+        return None
     if len(_ip_cache) < 4096:
         _ip_cache[value] = canonical
     return canonical
 
 
-def _service(value: Any, caller: Caller) -> str:
+def _service(value: Any, caller: Caller, moved: _Moved) -> str:
     if value == "":
         value = None
-    if value is not None:
-        if not isinstance(value, str):
-            raise RecordError(f"service must be a string, not {_type_name(value)}")
-        if len(value) > SHORT_FIELD_CHARS:
-            raise RecordError(f"service is longer than {SHORT_FIELD_CHARS} characters")
+    if _is_number(value):
+        value = str(value)
+    if value is not None and (not isinstance(value, str) or len(value) > SHORT_FIELD_CHARS):
+        moved["service"] = value
+        value = None
     bound = caller.service
     if bound is None:
         return value or UNKNOWN_SERVICE
@@ -313,10 +341,11 @@ def _service(value: Any, caller: Caller) -> str:
     raise ServiceMismatch(f"service {value[:64]!r} refused: this key is bound to service {bound!r}")
 
 
-def _extra(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+def _extra(raw: Mapping[str, Any], moved: _Moved) -> dict[str, Any] | None:
     extra = raw.get("extra_data")
     if extra is not None and not isinstance(extra, dict):
-        raise RecordError(f"extra_data must be a JSON object, not {_type_name(extra)}")
+        moved["extra_data"] = extra
+        extra = None
     if not raw.keys() <= INPUT_FIELDS:
         unknown = [k for k in raw if k not in INPUT_FIELDS and k not in SERVER_FIELDS]
         if unknown:
@@ -329,27 +358,29 @@ def _extra(raw: Mapping[str, Any]) -> dict[str, Any] | None:
 # --- the record --------------------------------------------------------------------------
 
 
-ALWAYS_PRESENT: tuple[str, ...] = FIELDS[:8]
+ALWAYS_PRESENT: tuple[str, ...] = fields.ALWAYS_PRESENT
 """The fields every normalised record has; the others are present only with a value."""
-_OPTIONAL_SHORT: tuple[tuple[str, int], ...] = (
-    ("request_id", SHORT_FIELD_CHARS),
-    ("user_id", SHORT_FIELD_CHARS),
-    ("session_id", SHORT_FIELD_CHARS),
-    ("event_type", SHORT_FIELD_CHARS),
-    ("exception_type", SHORT_FIELD_CHARS),
-    ("user_agent", USER_AGENT_CHARS),
-)
+_OPTIONAL_SHORT: tuple[tuple[str, int], ...] = fields.OPTIONAL_SHORT
 
 
 def normalize_in(raw: Any, ctx: Context) -> dict[str, Any]:
-    """The normalised (not yet redacted) record, or RecordError naming the field.
+    """The normalised (not yet redacted) record, or RecordError naming why it is refused: not
+    an object, no message, or over a limit.
 
-    Optional fields without a value are left out (a third fewer bytes per event on Event
-    Hubs); `decode_event` gives them back as None."""
+    A record in another logger's shape has its aliases resolved first (`shared.shapes`). A
+    value a field cannot take (a wrong type, an IP address that is not one, a user agent over
+    its length) never refuses the record: it moves to extra_data[COERCED_KEY] under the
+    field's name, and `ctx.coerced` counts the record. Optional fields without a value are
+    left out (a third fewer bytes per event on Event Hubs); `decode_event` gives them back as
+    None."""
     if raw.__class__ is not dict:
         if not isinstance(raw, Mapping):
             raise RecordError(f"a record must be a JSON object, not {_type_name(raw)}")
         raw = dict(raw)
+    family = None
+    if not raw.keys() <= INPUT_FIELDS:
+        raw, family = shapes.resolve(raw)
+    moved: dict[str, Any] = {}
     settings = ctx.settings
     get = raw.get
     message = get("message")
@@ -357,21 +388,21 @@ def normalize_in(raw: Any, ctx: Context) -> dict[str, Any]:
         message = _message(raw, settings.max_message_bytes)
     elif not message.strip():
         raise RecordError("message must not be empty")
-    level, level_no = _level(get("level"))
+    level, level_no = _level(get("level"), family, moved)
     service = get("service")
     if (
         ctx.caller.service is not None
         or service.__class__ is not str
         or not 0 < len(service) <= SHORT_FIELD_CHARS
     ):
-        service = _service(service, ctx.caller)
+        service = _service(service, ctx.caller, moved)
     record_id = get("id")
     logger_name = get("logger_name")
     if logger_name.__class__ is not str or not 0 < len(logger_name) <= SHORT_FIELD_CHARS:
-        logger_name = _short(raw, "logger_name") or service
+        logger_name = _short(raw, "logger_name", SHORT_FIELD_CHARS, moved) or service
     record = {
-        "id": record_id if record_id.__class__ is str and _ID(record_id) else _id(record_id),
-        "timestamp": _timestamp(get("timestamp"), ctx),
+        "id": record_id if record_id.__class__ is str and _ID(record_id) else _id(record_id, moved),
+        "timestamp": _timestamp(get("timestamp"), ctx, moved),
         "received_at": ctx.received_at,
         "level": level,
         "level_no": level_no,
@@ -383,22 +414,30 @@ def normalize_in(raw: Any, ctx: Context) -> dict[str, Any]:
         value = get(name)
         if value is not None:
             if value.__class__ is not str or not 0 < len(value) <= limit:
-                value = _short(raw, name, limit)
+                value = _short(raw, name, limit, moved)
                 if value is None:
                     continue
             record[name] = value
-    extra = _extra(raw)
-    if extra is not None:
-        record["extra_data"] = extra
+    extra = _extra(raw, moved)
     if get("exception_message") is not None:
-        record["exception_message"] = _text(raw, "exception_message", settings.max_message_bytes)
+        value = _text(raw, "exception_message", settings.max_message_bytes, moved)
+        if value is not None:
+            record["exception_message"] = value
     if get("stack_trace") is not None:
-        record["stack_trace"] = _text(raw, "stack_trace", STACK_TRACE_BYTES)
+        value = _text(raw, "stack_trace", STACK_TRACE_BYTES, moved)
+        if value is not None:
+            record["stack_trace"] = value
     ip_address = get("ip_address")
     if ip_address is not None:
-        ip_address = _ip(ip_address)
+        ip_address = _ip(ip_address, moved)
         if ip_address is not None:
             record["ip_address"] = ip_address
+    if moved:
+        extra = dict(extra) if extra is not None else {}
+        extra[COERCED_KEY] = moved
+        ctx.coerced[0] += 1
+    if extra is not None:
+        record["extra_data"] = extra
     return record
 
 

@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
@@ -22,6 +22,7 @@ from typing import Any, TextIO
 import orjson
 
 from shared import archive, blob, deadletter, events
+from shared.eventbatch import EventBatch
 from shared.progress import Progress
 from shared.settings import Settings, get_settings
 
@@ -275,12 +276,31 @@ async def _letter_names(settings: Settings, start: datetime, end: datetime) -> l
     return sorted(names)
 
 
-def _origin(letter: deadletter.DeadLetter) -> str:
-    return "archive" if letter.sink == archive.SINK else "postgres"
+def _json_object(body: bytes) -> dict[str, Any]:
+    record = orjson.loads(body)
+    if not isinstance(record, dict):
+        raise ValueError("event body is JSON but not an object")
+    return record
+
+
+def _notice_document(body: bytes) -> dict[str, Any]:
+    from shared import notify
+
+    document = orjson.loads(body)
+    notify.notice_of(document)
+    return document
+
+
+def _service(record: dict[str, Any]) -> Any:
+    """A record's service, or the service of the alert a notification is about."""
+    alert = record.get("alert")
+    return record.get("service") or (alert.get("service") if isinstance(alert, dict) else None)
 
 
 def _split(
-    letter: deadletter.DeadLetter, target: str, services: Collection[str]
+    letter: deadletter.DeadLetter,
+    parse: Callable[[bytes], dict[str, Any]],
+    services: Collection[str],
 ) -> tuple[list[Item], list[Any], list[str]]:
     """(replayable items, entries to keep as a dead letter, why those still fail)."""
     ready: list[Item] = []
@@ -289,17 +309,12 @@ def _split(
     for entry in letter.records:
         body = deadletter.raw_bytes(entry) if deadletter.is_raw(entry) else _body(entry)
         try:
-            if target == "archive":
-                record = orjson.loads(body)
-                if not isinstance(record, dict):
-                    raise ValueError("event body is JSON but not an object")
-            else:
-                record = _decode(body)
+            record = parse(body)
         except ValueError as exc:
             keep.append(entry)
             reasons.append(str(exc))
             continue
-        if services and record.get("service") not in services:
+        if services and _service(record) not in services:
             keep.append(entry)
             continue
         ready.append((body, record))
@@ -311,18 +326,75 @@ async def _to_archive(
 ) -> tuple[int, int, Refused]:
     """Rewrite the archive blob of the batch this dead letter came from (same name as the
     original would have had, so a blob written meanwhile is replaced, not duplicated)."""
-    details = letter.details
-    first, last = details.get("first_sequence"), details.get("last_sequence")
-    enqueued = archive.parse_enqueued_time(details.get("enqueued_time"))
-    batch = archive.Batch(
-        event_hub=str(details.get("event_hub") or settings.eventhub_name),
-        partition=str(details.get("partition") or ""),
-        bodies=[body for body, _ in items],
-        sequence_numbers=[first, last],
-        enqueued_times=[enqueued],
+    batch = EventBatch.from_details(
+        letter.details, [body for body, _ in items], settings.eventhub_name
     )
     outcome = await archive.archive_batch(settings, batch)
     return outcome.archived, 0, []
+
+
+async def _to_analyze(
+    settings: Settings, letter: deadletter.DeadLetter, items: Sequence[Item]
+) -> tuple[int, int, Refused]:
+    """Analyze the batch again, in its partition. The partition's stored position moved past
+    it long ago, so its events go without sequence numbers (none is skipped as a redelivery,
+    and the position stays where it is). Notifications are sent before the command ends."""
+    from shared import analysis
+
+    batch = EventBatch.from_details(
+        letter.details, [body for body, _ in items], settings.eventhub_name
+    )
+    outcome = await analysis.analyze(analysis.deliveries(batch, positioned=False), settings)
+    return outcome.analyzed, outcome.redelivered, []
+
+
+async def _to_notify(
+    settings: Settings, letter: deadletter.DeadLetter, items: Sequence[Item]
+) -> tuple[int, int, Refused]:
+    """Send each notice again to the channel it failed on."""
+    from shared import notify
+
+    channel = str(letter.details.get("channel") or "")
+    notices = [notify.notice_of(document) for _, document in items]
+    outcomes = await notify.redeliver(settings, channel, notices)
+    refused = [(body, why) for (body, _), why in zip(items, outcomes, strict=True) if why]
+    return len(items) - len(refused), 0, refused
+
+
+def _records(body: bytes) -> dict[str, Any]:
+    return _decode(body)
+
+
+async def _to_postgres(
+    settings: Settings, letter: deadletter.DeadLetter, items: Sequence[Item]
+) -> tuple[int, int, Refused]:
+    return await to_postgres(settings, items)
+
+
+async def _to_eventhub(
+    settings: Settings, letter: deadletter.DeadLetter, items: Sequence[Item]
+) -> tuple[int, int, Refused]:
+    return await to_eventhub(settings, items)
+
+
+Deliver = Callable[
+    [Settings, deadletter.DeadLetter, Sequence[Item]], Awaitable[tuple[int, int, Refused]]
+]
+DESTINATIONS: dict[str, tuple[Callable[[bytes], dict[str, Any]], Deliver]] = {
+    "postgres": (_records, _to_postgres),
+    "eventhub": (_records, _to_eventhub),
+    "archive": (_json_object, _to_archive),
+    "analyze": (_json_object, _to_analyze),
+    "notify": (_notice_document, _to_notify),
+}
+"""Where a dead letter can go: how its entries are read there, and how they are delivered."""
+ORIGINS: dict[str, str] = {
+    deadletter.Sink.STORE: "postgres",
+    deadletter.Sink.ARCHIVE: "archive",
+    deadletter.Sink.ANALYZE: "analyze",
+    deadletter.Sink.NOTIFY: "notify",
+}
+"""The destination that is each sink: `--to origin` sends a dead letter back to its sink."""
 
 
 async def replay_deadletters(
@@ -334,7 +406,8 @@ async def replay_deadletters(
     progress_stream: TextIO | None = None,
 ) -> Report:
     """Replay the dead letters filed in [start, end). Each goes back to the sink that failed
-    (`origin`: the archive's to the archive, the others to PostgreSQL) or to `target`. A dead
+    (`origin`: the store's to PostgreSQL, the archive's to its blob, the analyzer's through
+    the analysis, a notification to its channel) or to `target`. A dead
     letter fully replayed is moved under `replayed/`; entries that still fail stay, in a new
     dead letter with the current reason when others of the same letter went through."""
     report = Report("deadletter", target)
@@ -344,8 +417,14 @@ async def replay_deadletters(
         for name in names:
             letter = await deadletter.read(settings, name)
             report.blobs += 1
-            destination = _origin(letter) if target == "origin" else target
-            ready, keep, reasons = _split(letter, destination, services)
+            destination = ORIGINS.get(letter.sink) if target == "origin" else target
+            if destination is None:
+                report.left += 1
+                report.errors.append(f"{name}: no sink {letter.sink!r} to send it back to")
+                progress.advance(1)
+                continue
+            parse, deliver = DESTINATIONS[destination]
+            ready, keep, reasons = _split(letter, parse, services)
             report.records += len(letter.records)
             report.failing += len(reasons)
             if not ready:
@@ -354,12 +433,7 @@ async def replay_deadletters(
                 progress.advance(1)
                 continue
             try:
-                if destination == "archive":
-                    new, already, rejected = await _to_archive(settings, letter, ready)
-                elif destination == "eventhub":
-                    new, already, rejected = await to_eventhub(settings, ready)
-                else:
-                    new, already, rejected = await to_postgres(settings, ready)
+                new, already, rejected = await deliver(settings, letter, ready)
             except Exception as exc:
                 report.left += 1
                 report.errors.append(f"{name}: {exc!r}")
@@ -439,6 +513,11 @@ async def run(args: argparse.Namespace, settings: Settings) -> Report:
             )
         return await replay_deadletters(settings, args.start, args.end, args.service, args.to)
     finally:
+        if args.source == "deadletter":
+            from shared import analysis, notify
+
+            await analysis.drain_notifications(settings)
+            await notify.close()
         await blob.close()
         from shared import db
 

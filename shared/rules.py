@@ -21,7 +21,7 @@ from typing import Any, Literal
 import orjson
 import re2
 
-from shared import levels
+from shared import fields, levels
 from shared.settings import Settings
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent / "default_rules.json"
@@ -29,14 +29,8 @@ MAX_PATTERN_CHARS = 2000
 MAX_PROGRAM_BYTES = 8 << 20
 """RE2's memory budget per compiled set; a pattern that needs more is refused."""
 SEVERITIES = ("info", "low", "medium", "warning", "high", "critical")
-SEARCHABLE_FIELDS = (
-    "message",
-    "exception_type",
-    "exception_message",
-    "stack_trace",
-    "logger_name",
-    "event_type",
-)
+SEARCHABLE_FIELDS: tuple[str, ...] = fields.PATTERN_FIELDS
+"""The record fields a pattern rule may match (the field table's `pattern` fields)."""
 DEFAULT_PATTERN_FIELDS = ("message", "exception_type", "exception_message")
 
 RuleType = Literal["pattern", "error_rate", "slow_response", "silence", "sequence_gap", "threshold"]

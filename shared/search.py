@@ -46,17 +46,12 @@ it repeat that bound as a constant so that generic plans can use the index too."
 SLICE_FIRST = timedelta(hours=1)
 SLICE_GROWTH = 4
 SLICE_OPEN_AFTER = timedelta(days=400)
-SELECTIVE_FILTERS = frozenset({"request_id"})
+SELECTIVE_FILTERS = frozenset({"request_id", "trace_id"})
 """Filters with an index of their own that match a few rows: one query over the whole range
 (about 2 ms at 5 M rows) beats planning a query per time window (13-25 ms, measured)."""
 
-_TEXT_COLUMN = {
-    "logger_name": "logger_name = {0}",
-    "event_type": "event_type = {0}",
-    "request_id": "request_id = {0}",
-    "user_id": "user_id = {0}",
-    "session_id": "session_id = {0}",
-}
+_TEXT_COLUMN = {name: f'"{name}" = {{0}}' for name in params.TEXT_FILTERS}
+"""The exact filters: one per searchable field of the field table (constant column names)."""
 _ONE_SERVICE = "service = {0}"
 _SERVICES = "service = ANY({0}::text[])"
 _ONE_LEVEL = "level_no = {0}::smallint"

@@ -134,6 +134,12 @@ class Settings:
     archive_consumer_group: str = "archive"
     analyze_consumer_group: str = "analyzer"
     stream_consumer_group: str = "live"
+    # The ingest producer: a send's time limit (then 503), the SDK's retries, its connections
+    eventhub_send_timeout_seconds: float = 10.0
+    eventhub_retry_total: int = 3
+    eventhub_retry_backoff_seconds: float = 0.8
+    eventhub_retry_backoff_max_seconds: float = 4.0
+    eventhub_producer_connections: int = 4
 
     # PostgreSQL: a URL locally; host/database/user with a Microsoft Entra token in Azure
     database_url: str = ""
@@ -153,7 +159,8 @@ class Settings:
     deadletter_container: str = "deadletter"
     reports_container: str = "reports"
     archive_compression_level: int = 6
-    archive_final_hold_seconds: float = 240.0
+    final_attempt_hold_seconds: float = 240.0
+    """On a batch's final attempt, how long a sink keeps trying (see shared.sink_policy)."""
     blob_retry_total: int = 2
     blob_retry_backoff_seconds: float = 0.5
 
@@ -183,6 +190,7 @@ class Settings:
     appinsights_workspace_id: str = ""
     report_schedule: str = "0 5 * * * *"
     report_catchup_hours: int = 48
+    report_notify: bool = False
     retention_schedule: str = "0 30 2 * * *"
     retention_budget_seconds: float = 480.0
     notify_queue_size: int = 1000
@@ -226,6 +234,19 @@ class Settings:
             archive_consumer_group=_str(env, "ARCHIVE_CONSUMER_GROUP", cls.archive_consumer_group),
             analyze_consumer_group=_str(env, "ANALYZE_CONSUMER_GROUP", cls.analyze_consumer_group),
             stream_consumer_group=_str(env, "STREAM_CONSUMER_GROUP", cls.stream_consumer_group),
+            eventhub_send_timeout_seconds=_float(
+                env, "EVENTHUB_SEND_TIMEOUT_SECONDS", cls.eventhub_send_timeout_seconds
+            ),
+            eventhub_retry_total=_int(env, "EVENTHUB_RETRY_TOTAL", cls.eventhub_retry_total),
+            eventhub_retry_backoff_seconds=_float(
+                env, "EVENTHUB_RETRY_BACKOFF_SECONDS", cls.eventhub_retry_backoff_seconds
+            ),
+            eventhub_retry_backoff_max_seconds=_float(
+                env, "EVENTHUB_RETRY_BACKOFF_MAX_SECONDS", cls.eventhub_retry_backoff_max_seconds
+            ),
+            eventhub_producer_connections=_int(
+                env, "EVENTHUB_PRODUCER_CONNECTIONS", cls.eventhub_producer_connections
+            ),
             database_url=_str(env, "DATABASE_URL"),
             postgres_host=_str(env, "POSTGRES_HOST"),
             postgres_database=_str(env, "POSTGRES_DATABASE", cls.postgres_database),
@@ -243,8 +264,8 @@ class Settings:
             archive_compression_level=_int(
                 env, "ARCHIVE_COMPRESSION_LEVEL", cls.archive_compression_level
             ),
-            archive_final_hold_seconds=_float(
-                env, "ARCHIVE_FINAL_HOLD_SECONDS", cls.archive_final_hold_seconds
+            final_attempt_hold_seconds=_float(
+                env, "FINAL_ATTEMPT_HOLD_SECONDS", cls.final_attempt_hold_seconds
             ),
             blob_retry_total=_int(env, "BLOB_RETRY_TOTAL", cls.blob_retry_total),
             blob_retry_backoff_seconds=_float(
@@ -274,6 +295,7 @@ class Settings:
             appinsights_workspace_id=_str(env, "APPINSIGHTS_WORKSPACE_ID"),
             report_schedule=_str(env, "REPORT_SCHEDULE", cls.report_schedule),
             report_catchup_hours=_int(env, "REPORT_CATCHUP_HOURS", cls.report_catchup_hours),
+            report_notify=_str(env, "REPORT_NOTIFY").lower() in ("1", "true", "yes"),
             retention_schedule=_str(env, "RETENTION_SCHEDULE", cls.retention_schedule),
             retention_budget_seconds=_float(
                 env, "RETENTION_BUDGET_SECONDS", cls.retention_budget_seconds

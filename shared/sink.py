@@ -4,15 +4,15 @@
 - Data PostgreSQL rejects (a value it cannot hold, a violated constraint) is isolated by
   bisecting the batch: the good records are stored, each bad one is dead-lettered with its reason.
 - Anything else (PostgreSQL unreachable or restarting, too many connections, timeouts,
-  serialization failures, deadlocks, a schema not migrated) is raised so the runtime retries the
-  whole batch, which the idempotent writer makes safe; on the last attempt the batch is
-  dead-lettered with the reason instead, so no batch ever ends in an exception.
-- A dead letter that cannot be written raises: the batch is retried, never lost.
+  serialization failures, deadlocks, a schema not migrated) fails the batch, and
+  `shared.sink_policy` decides: retried by the host (the idempotent writer makes that safe), or
+  on the final attempt dead-lettered whole with the reason.
+- A dead letter that cannot be written fails the batch the same way: retried, never lost.
 """
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,14 +20,14 @@ from typing import Any
 
 import asyncpg
 
-from shared import db, deadletter, store
+from shared import db, deadletter, sink_policy, store
+from shared.eventbatch import EventBatch
 from shared.settings import Settings
+from shared.sink_policy import Attempt, reason_of
 
 log = logging.getLogger(__name__)
 
-SINK = "postgres"
-FINAL_DEADLETTER_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
-"""Pauses between tries of a dead letter on a batch's last attempt (about 30 s in all)."""
+SINK = deadletter.Sink.STORE
 
 Item = tuple[bytes, Mapping[str, Any]]
 """An event body and the record decoded from it."""
@@ -72,11 +72,6 @@ def is_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, CONNECTION_ERRORS) and not is_data_error(exc)
 
 
-def reason_of(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def decode(bodies: Sequence[bytes]) -> tuple[list[Item], list[tuple[bytes, str]]]:
     """(decoded items, bodies that are no storable record with their reasons)."""
     from shared import records
@@ -111,31 +106,8 @@ async def write_isolating(
         return first[0] + second[0], first[1] + second[1]
 
 
-async def _dead_letter(
-    settings: Settings, reason: str, bodies: Sequence[bytes], attempts: int, patient: bool
-) -> None:
-    """Write one dead letter or raise. On the batch's last attempt (`patient`) a raised error
-    would end the batch, so a dead letter Blob Storage refuses is tried again for a while."""
-    delays = FINAL_DEADLETTER_DELAYS if patient else ()
-    for delay in (*delays, None):
-        try:
-            await deadletter.write(settings, SINK, reason, bodies, attempts)
-            return
-        except Exception as exc:
-            if delay is None:
-                raise
-            log.warning("dead letter refused, trying again in %.0f s: %s", delay, reason_of(exc))
-            await asyncio.sleep(delay)
-
-
-async def store_events(
-    bodies: Sequence[bytes], attempt: int, max_attempts: int, settings: Settings
-) -> StoreResult:
-    """Store one Event Hub batch. `attempt` counts retries (0 on the first delivery);
-    `max_attempts` is the retry policy's maximum (-1: unlimited)."""
-    last_attempt = max_attempts >= 0 and attempt >= max_attempts
-    attempts = attempt + 1
-    items, undecodable = decode(bodies)
+async def _store(settings: Settings, batch: EventBatch, attempt: Attempt) -> StoreResult:
+    items, undecodable = decode(batch.bodies)
     stored = 0
     rejected: list[tuple[bytes, str]] = []
     if items:
@@ -145,15 +117,29 @@ async def store_events(
         except Exception as exc:
             if is_connection_error(exc):
                 await db.expire_connections()
-            if not last_attempt:
-                log.warning("store attempt %d failed, will retry: %s", attempts, reason_of(exc))
-                raise
-            log.error("store gave up after %d attempts: %s", attempts, reason_of(exc))
-            reason = f"PostgreSQL unavailable after {attempts} attempts: {reason_of(exc)}"
-            await _dead_letter(settings, reason, [body for body, _ in items], attempts, True)
-            for body, why in undecodable:
-                await _dead_letter(settings, why, [body], attempts, True)
-            return StoreResult(len(bodies), 0, len(bodies))
+            raise
     for body, reason in [*undecodable, *rejected]:
-        await _dead_letter(settings, reason, [body], attempts, last_attempt)
-    return StoreResult(len(bodies), stored, len(undecodable) + len(rejected))
+        await deadletter.write(
+            settings,
+            SINK,
+            reason,
+            [body],
+            attempt.number,
+            key=f"{batch.key()}.{hashlib.sha256(body).hexdigest()[:16]}",
+            at=batch.enqueued_at,
+            details=batch.details(),
+        )
+    return StoreResult(len(batch.bodies), stored, len(undecodable) + len(rejected))
+
+
+async def store_events(settings: Settings, batch: EventBatch, attempt: Attempt) -> StoreResult:
+    """Store one Event Hub batch under the one retry and dead-letter policy."""
+    received = len(batch.bodies)
+    return await sink_policy.settle(
+        settings,
+        SINK,
+        batch,
+        attempt,
+        lambda: _store(settings, batch, attempt),
+        lambda _letter: StoreResult(received, 0, received),
+    )

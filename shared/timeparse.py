@@ -50,3 +50,17 @@ def parse_instant(text: str, now: datetime | None = None) -> datetime:
     if not 1970 <= moment.year <= 9998:
         raise ValueError("year out of range (1970 to 9998)")
     return moment
+
+
+def instant(value: object) -> datetime | None:
+    """An aware datetime (UTC when naive) from a datetime or ISO 8601 text, None otherwise.
+    Takes the Functions host's `...T14:05:09.1234567Z` form (7 fractional digits) too."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None

@@ -12,7 +12,7 @@ export function randomId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const SEARCH_FIELDS = ["q", "level", "min_level", "logger_name", "event_type", "request_id", "user_id", "session_id", "start", "end"];
+const SEARCH_FIELDS = ["q", "level", "min_level", "logger_name", "event_type", "request_id", "trace_id", "user_id", "session_id", "start", "end"];
 
 /** Query parameters for the search and export endpoints from the dashboard's filters. */
 export function filterParams(filters, extra = {}) {
@@ -74,8 +74,9 @@ export function createApi(getKey, onUnauthorised) {
     fields: (filters, extra) => json("GET", "logs/fields", { params: filterParams(filters, extra) }),
     stats: (range = "1h") => json("GET", "logs/stats", { params: new URLSearchParams({ range }) }),
     alerts: () => json("GET", "alerts"),
-    // The newest of the list rather than /reports/latest, which answers 404 before the first.
-    latestReport: async () => (await json("GET", "reports", { params: new URLSearchParams({ limit: "1" }) })).items?.[0] ?? null,
+    me: () => json("GET", "me"),
+    currentReport: () => json("GET", "reports/current"),
+    reports: (limit = 48) => json("GET", "reports", { params: new URLSearchParams({ limit: String(limit) }) }),
     exportBlob: async (filters, format) => {
       const accept = format === "csv" ? "text/csv" : "application/x-ndjson";
       const response = await call("GET", "logs/export", {

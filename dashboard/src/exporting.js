@@ -1,25 +1,6 @@
 // Export of the records on screen as JSON, NDJSON or CSV, downloaded by the browser.
 
-export const CSV_COLUMNS = [
-  "id",
-  "timestamp",
-  "received_at",
-  "level",
-  "level_no",
-  "service",
-  "logger_name",
-  "message",
-  "request_id",
-  "user_id",
-  "session_id",
-  "event_type",
-  "extra_data",
-  "exception_type",
-  "exception_message",
-  "stack_trace",
-  "ip_address",
-  "user_agent",
-];
+import { columnsFor } from "./schema.js";
 
 function csvCell(value) {
   if (value === null || value === undefined) return "";
@@ -29,9 +10,10 @@ function csvCell(value) {
   return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
 }
 
-export function toCsv(records) {
-  const present = CSV_COLUMNS.filter((c) => records.some((r) => c in r));
-  const columns = present.length ? present : CSV_COLUMNS;
+/** CSV of the records; columns in the order of the server's field table (`fields`, from
+ * schema.js), then any other keys the records carry. */
+export function toCsv(records, fields = []) {
+  const columns = columnsFor(records, fields);
   const lines = [columns.join(",")];
   for (const record of records) lines.push(columns.map((c) => csvCell(record[c])).join(","));
   return lines.join("\r\n") + "\r\n";
@@ -62,8 +44,8 @@ export function download(blob, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export function exportRecords(records, format, stem = "logs") {
+export function exportRecords(records, format, stem = "logs", fields = []) {
   const spec = FORMATS[format];
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  download(new Blob([spec.render(records)], { type: spec.type }), `${stem}-${stamp}.${spec.extension}`);
+  download(new Blob([spec.render(records, fields)], { type: spec.type }), `${stem}-${stamp}.${spec.extension}`);
 }

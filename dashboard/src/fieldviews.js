@@ -132,7 +132,7 @@ export function useFieldViews({ api, initial, filters, mode, selected, signedIn,
   }
 
   const columnChips = computed(() =>
-    ["logger_name", "event_type", "request_id", "user_id", "session_id"]
+    ["logger_name", "event_type", "request_id", "trace_id", "user_id", "session_id"]
       .filter((n) => filters.value[n])
       .map((n) => ({ name: n, value: filters.value[n] })),
   );

@@ -87,7 +87,7 @@ export function matcher(filters) {
 
 const OPERATORS = ["!=", ">=", "<=", "=", ">", "<"];
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$/;
-export const COLUMN_FILTERS = ["logger_name", "event_type", "request_id", "user_id", "session_id"];
+export const COLUMN_FILTERS = ["logger_name", "event_type", "request_id", "trace_id", "user_id", "session_id"];
 
 /** `{path: [...keys], op, value, number}` or null when malformed. */
 export function parseWhere(expression) {

@@ -13,10 +13,13 @@ function counts(value) {
 }
 
 export function cardsFromLevels(byLevel) {
-  const cards = { total: 0, errors: 0, warnings: 0, info: 0 };
+  const cards = { total: 0, errors: 0, warnings: 0, info: 0, trades: 0, risk: 0 };
   for (const [level, n] of Object.entries(byLevel)) {
-    const number = LEVEL_NO.get(String(level).toUpperCase()) ?? 0;
+    const name = String(level).toUpperCase();
+    const number = LEVEL_NO.get(name) ?? 0;
     cards.total += n;
+    if (name === "TRADE_EXECUTED") cards.trades += n;
+    if (name === "RISK_ALERT") cards.risk += n;
     if (number >= 40) cards.errors += n;
     else if (number >= 30) cards.warnings += n;
     else if (number >= 20) cards.info += n;

@@ -6,7 +6,7 @@ const SINGLE = ["q", "level", "min_level", ...COLUMN_FILTERS];
 export const METRIC_DEFAULTS = { fn: "count", field: "", by: "", interval: "" };
 export const FUNCTIONS = ["count", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99"];
 export const INTERVALS = ["1m", "5m", "15m", "1h", "1d"];
-const OWNED = ["view", ...SINGLE, "service", "where", "start", "end", "fn", "field", "by", "interval", "metrics", "around", "around_s", "record"];
+const OWNED = [...SINGLE, "service", "where", "start", "end", "fn", "field", "by", "interval", "metrics", "around", "around_s", "record"];
 
 /** The page state in a URL query string. */
 export function readState(search) {
@@ -36,7 +36,13 @@ export function readState(search) {
 export function writeState(state, current = "") {
   const params = new URLSearchParams(current);
   for (const name of OWNED) params.delete(name);
-  if (state.view !== "live") params.set("view", state.view);
+  // `view` is shared with other views that keep their state in the URL (view=reports): the
+  // page's own tab is written only when no other view holds it.
+  const view = params.get("view");
+  if (view === null || view === "live" || view === "history") {
+    params.delete("view");
+    if (state.view !== "live") params.set("view", state.view);
+  }
   const f = state.filters;
   for (const name of SINGLE) if (f[name] && String(f[name]).trim()) params.set(name, String(f[name]).trim());
   for (const service of f.services ?? []) params.append("service", service);

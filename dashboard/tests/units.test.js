@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { filterParams } from "../src/api.js";
 import { toCsv, toNdjson, toJson } from "../src/exporting.js";
+import { columnsFor, fieldsFromOpenApi } from "../src/schema.js";
 import { emptyFilters, matcher } from "../src/filters.js";
 import { backoffDelay } from "../src/live.js";
 import { readStats } from "../src/stats.js";
@@ -60,10 +61,32 @@ test("search parameters repeat service and drop empty filters", () => {
 });
 
 test("CSV quotes separators, newlines and quotes, and keeps formulas as text", () => {
-  const csv = toCsv([{ id: "1", message: 'a,"b"\nc', service: "=HYPERLINK(1)", extra_data: { k: 1 } }]);
+  const fields = ["id", "timestamp", "service", "message", "extra_data"].map((name) => ({ name }));
+  const csv = toCsv([{ id: "1", message: 'a,"b"\nc', service: "=HYPERLINK(1)", extra_data: { k: 1 } }], fields);
   const [header, row] = csv.split("\r\n");
   assert.equal(header, "id,service,message,extra_data");
   assert.equal(row, "1,'=HYPERLINK(1),\"a,\"\"b\"\"\nc\",\"{\"\"k\"\":1}\"");
+});
+
+test("columns follow the declared fields, then other keys; without fields, the records' keys", () => {
+  const fields = [{ name: "id" }, { name: "level" }, { name: "message" }];
+  const records = [{ message: "m", zeta: 1, id: "1" }, { level: "INFO", id: "2", alpha: 2 }];
+  assert.deepEqual(columnsFor(records, fields), ["id", "level", "message", "zeta", "alpha"]);
+  assert.deepEqual(columnsFor(records), ["message", "zeta", "id", "level", "alpha"]);
+});
+
+test("fields come from the Record schema of the OpenAPI document, in its order", () => {
+  const doc = { components: { schemas: { Record: { properties: {
+    id: { "x-block": false }, message: { "x-block": true, "x-searchable": false },
+    stack_trace: { "x-block": true, "x-reader": false }, trace_id: { "x-searchable": true },
+  } } } } };
+  assert.deepEqual(fieldsFromOpenApi(doc), [
+    { name: "id", block: false, reader: true, searchable: false },
+    { name: "message", block: true, reader: true, searchable: false },
+    { name: "stack_trace", block: true, reader: false, searchable: false },
+    { name: "trace_id", block: false, reader: true, searchable: true },
+  ]);
+  assert.deepEqual(fieldsFromOpenApi({}), []);
 });
 
 test("NDJSON and JSON round-trip the records", () => {
@@ -87,13 +110,13 @@ test("backoff grows exponentially with jitter up to the cap", () => {
   assert.equal(high(20), 30_000);
 });
 
-test("stats cards add error, warning and info bands from the counts by level", () => {
+test("stats cards add error, warning, info, trade and risk bands from the counts by level", () => {
   const { cards, services } = readStats({
     total: 10,
     by_level: { DEBUG: 1, INFO: 2, TRADE_EXECUTED: 1, WARNING: 2, RISK_ALERT: 1, ERROR: 2, CRITICAL: 1 },
     by_service: { a: 6, b: 4 },
   });
-  assert.deepEqual(cards, { total: 10, errors: 3, warnings: 3, info: 3 });
+  assert.deepEqual(cards, { total: 10, errors: 3, warnings: 3, info: 3, trades: 1, risk: 1 });
   assert.deepEqual(services, ["a", "b"]);
 });
 
@@ -165,6 +188,7 @@ test("the page state round-trips through the URL and keeps parameters it does no
   assert.equal(back.around, "rec-1");
   assert.equal(back.aroundSeconds, 30);
   assert.equal(readState("").metrics, null);
+  assert.equal(new URLSearchParams(writeState(state, "?view=reports&hour=x")).get("view"), "reports");
 });
 
 test("ranges resolve relative starts and histograms pick a readable bucket", () => {
@@ -174,4 +198,48 @@ test("ranges resolve relative starts and histograms pick a readable bucket", () 
   assert.equal(intervalFor(3.6e6), "1m");
   assert.equal(intervalFor(8.64e7), "15m");
   assert.equal(intervalFor(7 * 8.64e7), "1h");
+});
+
+test("report figures carry their changes against earlier hours and the unusual marker", async () => {
+  const { figures, delta, tradesBySymbol, volumeRows, errorSearch } = await import("../src/reports.js");
+  assert.equal(delta(15, 10), "+5 (+50 %)");
+  assert.equal(delta(5, 10), "\u22125 (\u221250 %)");
+  assert.equal(delta(3, 0), "+3");
+  assert.equal(delta(3, null), "");
+  const report = {
+    total: 94,
+    errors: 2,
+    by_level: { TRADE_EXECUTED: 4 },
+    changes: { total: { value: 94, previous_hour: 30, same_hour_yesterday: 40, range_24h: [22, 43], unusual: true } },
+    by_service_level: { a: { ERROR: 1, INFO: 3 }, b: { INFO: 9 } },
+    period_start: "2026-01-01T10:00:00+00:00",
+    period_end: "2026-01-01T11:00:00+00:00",
+  };
+  const [total, errors, trades] = figures(report);
+  assert.deepEqual([total.name, total.value, total.previous, total.unusual], ["total", "94", "+64 (+213 %)", true]);
+  assert.equal(total.range, "22\u201343");
+  assert.deepEqual([errors.value, errors.previous, errors.unusual], ["2", "", false]);
+  assert.equal(trades.value, "4");
+  assert.deepEqual(
+    tradesBySymbol([
+      { service: "x", symbol: "ETHUSDT", executed: 2, blocked: 1 },
+      { service: "y", symbol: "ETHUSDT", executed: 1, blocked: 0 },
+      { service: "y", symbol: "BTCUSDT", executed: 9, blocked: 0 },
+    ]),
+    [
+      { symbol: "BTCUSDT", executed: 9, blocked: 0 },
+      { symbol: "ETHUSDT", executed: 3, blocked: 1 },
+    ],
+  );
+  const volume = volumeRows(report);
+  assert.deepEqual(volume.levels, ["INFO", "ERROR"]);
+  assert.deepEqual(volume.rows.map((r) => [r.service, r.counts]), [["b", [9, 0]], ["a", [3, 1]]]);
+  const search = errorSearch(report, { service: "a", message: "boom" });
+  assert.deepEqual([search.q, search.services, search.min_level, search.start], ["boom", ["a"], "ERROR", report.period_start]);
+});
+
+test("the cards count trades executed and risk alerts", async () => {
+  const { cardsFromLevels } = await import("../src/stats.js");
+  const cards = cardsFromLevels({ TRADE_EXECUTED: 3, RISK_ALERT: 2, INFO: 5, ERROR: 1 });
+  assert.deepEqual([cards.trades, cards.risk, cards.total, cards.errors], [3, 2, 11, 1]);
 });

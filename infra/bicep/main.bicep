@@ -67,8 +67,22 @@ param eventHubThroughputUnits int = 1
 param eventHubAutoInflateMaxThroughputUnits int = 0
 
 // PostgreSQL
-@description('PostgreSQL compute size.')
-param postgresSkuName string = 'Standard_B1ms'
+@description('PostgreSQL compute size; its default max_connections bounds the pools (see postgresPoolMax).')
+param postgresSkuName string = 'Standard_B2s'
+
+@description('The server\'s max_connections once changed from the SKU\'s default (a static server parameter: it takes a restart); 0 for the default of postgresSkuName.')
+@minValue(0)
+@maxValue(5000)
+param postgresMaxConnections int = 0
+
+@description('Connections kept out of the app\'s pools: migrations, operators, monitoring tools.')
+@minValue(0)
+param postgresConnectionHeadroom int = 5
+
+@description('Largest PostgreSQL pool of one Function App instance (POSTGRES_POOL_MAX when the budget allows it).')
+@minValue(1)
+@maxValue(100)
+param postgresPoolCap int = 10
 
 @description('PostgreSQL compute tier matching postgresSkuName.')
 @allowed(['Burstable', 'GeneralPurpose', 'MemoryOptimized'])
@@ -337,6 +351,38 @@ module roles 'modules/roles.bicep' = {
   }
 }
 
+// PostgreSQL connection budget. Any instance may hold a full pool, so
+//   functionMaximumInstanceCount x POSTGRES_POOL_MAX <= max_connections - 15 - headroom
+// (Azure keeps 15 of max_connections for itself). The pool is the largest that fits, at most
+// postgresPoolCap; the Function App module refuses a pool under 1. Default max_connections by
+// SKU as Azure sets them from the memory; set postgresMaxConnections for any other.
+var postgresSkuMaxConnections = {
+  Standard_B1ms: 50
+  Standard_B2s: 429
+  Standard_B2ms: 859
+  Standard_B4ms: 1718
+  Standard_B8ms: 3437
+  Standard_D2s_v3: 859
+  Standard_D2ds_v4: 859
+  Standard_D2ds_v5: 859
+  Standard_D4s_v3: 1718
+  Standard_D4ds_v4: 1718
+  Standard_D4ds_v5: 1718
+  Standard_D8s_v3: 3437
+  Standard_D8ds_v4: 3437
+  Standard_D8ds_v5: 3437
+  Standard_E2s_v3: 1718
+  Standard_E2ds_v4: 1718
+  Standard_E2ds_v5: 1718
+  Standard_E4s_v3: 3437
+  Standard_E4ds_v4: 3437
+  Standard_E4ds_v5: 3437
+}
+var postgresReservedConnections = 15
+var postgresServerConnections = postgresMaxConnections > 0 ? postgresMaxConnections : postgresSkuMaxConnections[postgresSkuName]
+var postgresAppConnections = postgresServerConnections - postgresReservedConnections - postgresConnectionHeadroom
+var postgresPoolMax = min(postgresPoolCap, postgresAppConnections / functionMaximumInstanceCount)
+
 // Every setting the code reads (shared/settings.py and the functions' bindings), by the same
 // name as in local.settings.example.json; connections by identity, secrets by Key Vault
 // reference. Timer schedules are NCRONTAB in UTC (Flex Consumption has no time zone setting).
@@ -371,13 +417,18 @@ var appSettings = {
   ARCHIVE_CONSUMER_GROUP: 'archive'
   ANALYZE_CONSUMER_GROUP: 'analyzer'
   STREAM_CONSUMER_GROUP: 'live'
+  EVENTHUB_SEND_TIMEOUT_SECONDS: '10'
+  EVENTHUB_RETRY_TOTAL: '3'
+  EVENTHUB_RETRY_BACKOFF_SECONDS: '0.8'
+  EVENTHUB_RETRY_BACKOFF_MAX_SECONDS: '4'
+  EVENTHUB_PRODUCER_CONNECTIONS: '4'
 
   // PostgreSQL: an Entra token is fetched for each new pool connection
   POSTGRES_HOST: postgres.outputs.host
   POSTGRES_DATABASE: postgres.outputs.databaseName
   POSTGRES_USER: identity.outputs.name
   POSTGRES_POOL_MIN: '1'
-  POSTGRES_POOL_MAX: '10'
+  POSTGRES_POOL_MAX: string(postgresPoolMax)
   POSTGRES_DAYS_AHEAD: '3'
   POSTGRES_COMMAND_TIMEOUT: '30'
 
@@ -396,7 +447,7 @@ var appSettings = {
   DEADLETTER_CONTAINER: deadletterContainerName
   REPORTS_CONTAINER: reportsContainerName
   ARCHIVE_COMPRESSION_LEVEL: '6'
-  ARCHIVE_FINAL_HOLD_SECONDS: '240'
+  FINAL_ATTEMPT_HOLD_SECONDS: '240'
   BLOB_RETRY_TOTAL: '2'
   BLOB_RETRY_BACKOFF_SECONDS: '0.5'
 
@@ -428,6 +479,7 @@ var appSettings = {
   // Reports and retention (schedules in UTC)
   REPORT_SCHEDULE: '0 5 * * * *'
   REPORT_CATCHUP_HOURS: '48'
+  REPORT_NOTIFY: 'false'
   RETENTION_SCHEDULE: '0 30 2 * * *'
   RETENTION_BUDGET_SECONDS: '480'
   RETENTION_DAYS: empty(retentionDaysByLevel) ? '' : string(retentionDaysByLevel)
@@ -449,6 +501,7 @@ module functionApp 'modules/functionapp.bicep' = {
     instanceMemoryMB: functionInstanceMemoryMB
     alwaysReadyHttpInstances: functionAlwaysReadyHttpInstances
     appSettings: appSettings
+    postgresPoolMax: postgresPoolMax
     authClientId: authClientId
   }
   dependsOn: [

@@ -1,9 +1,10 @@
-"""Fixtures for analysis: settings on the session's database, a clean alerts state per test,
-and a factory for log records."""
+"""Fixtures for analysis: settings on the session's database (with Azurite for reports), a clean
+alerts state per test, and a factory for log records."""
 
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -12,8 +13,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from shared import analysis, db, notify
-from shared.settings import Settings
+from shared import analysis, blob, db, notify
+from shared.settings import Connection, Settings
 from tests.stream.conftest import listen  # noqa: F401  (the SignalR client fixture)
 
 _ids = itertools.count()
@@ -63,3 +64,18 @@ def make_record() -> Callable[..., Record]:
         return record
 
     return make
+
+
+@pytest.fixture
+async def report_settings(settings: Settings, azurite: Any) -> AsyncIterator[Settings]:
+    await blob.close()
+    configured = replace(
+        settings,
+        storage_connection=Connection(
+            "ArchiveStorage", connection_string=azurite.connection_string
+        ),
+        reports_container=f"reports-{uuid.uuid4().hex[:8]}",
+    )
+    yield configured
+    await blob.close()
+    await db.close()

@@ -15,7 +15,9 @@ import pytest
 from shared import analysis, params, stream
 from shared.access import Caller, Role
 from shared.errors import BadRequest
+from shared.eventbatch import EventBatch
 from shared.settings import Settings
+from shared.sink_policy import Attempt
 
 Record = dict[str, Any]
 
@@ -236,19 +238,19 @@ async def test_refused_rules_fail_the_batch_then_dead_letter_it(
         ),
         deadletter_container="deadletter-analysis",
     )
-    batch = deliveries([make_record(message="connection refused")])
+    record = make_record(message="connection refused")
+    batch = EventBatch("logs", "0", [orjson.dumps(record)], [0], [datetime.now(UTC)])
     with pytest.raises(RuleError, match="'broken'"):
-        await analysis.analyze_or_dead_letter(batch, settings, attempt=1, final_attempt=False)
-    outcome = await analysis.analyze_or_dead_letter(batch, settings, attempt=13, final_attempt=True)
+        await analysis.analyze_or_dead_letter(settings, batch, Attempt(0, 12))
+    outcome = await analysis.analyze_or_dead_letter(settings, batch, Attempt(12, 12))
     assert outcome.analyzed == 0
     container = await blob.container(settings, settings.deadletter_container)
     names = [b.name async for b in container.list_blobs(name_starts_with="analyze/")]
     assert len(names) == 1
     letter = orjson.loads(await (await container.download_blob(names[0])).readall())
     assert "'broken'" in letter["reason"] and letter["attempts"] == 13
-    assert [orjson.loads(r["raw"])["id"] for r in letter["records"]] == [
-        orjson.loads(batch[0].body)["id"]
-    ]
+    assert [orjson.loads(r["raw"])["id"] for r in letter["records"]] == [record["id"]]
+    assert letter["details"]["partition"] == "0"
     await blob.close()
 
 

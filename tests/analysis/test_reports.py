@@ -7,7 +7,6 @@ import random
 import statistics
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,25 +17,10 @@ import pytest
 
 from shared import blob, db, levels, params, reports, store
 from shared.errors import BadRequest
-from shared.settings import Connection, Settings
+from shared.settings import Settings
 
 SERVICES = ("trading-engine", "exchange-connector", "api-gateway")
 LEVELS = ("DEBUG", "INFO", "TRADE_EXECUTED", "WARNING", "ERROR", "CRITICAL")
-
-
-@pytest.fixture
-async def report_settings(settings: Settings, azurite: Any) -> AsyncIterator[Settings]:
-    await blob.close()
-    configured = replace(
-        settings,
-        storage_connection=Connection(
-            "ArchiveStorage", connection_string=azurite.connection_string
-        ),
-        reports_container=f"reports-{uuid.uuid4().hex[:8]}",
-    )
-    yield configured
-    await blob.close()
-    await db.close()
 
 
 def hour_records(hour: datetime, n: int, seed: int) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ async def storage(azurite, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Set
     monkeypatch.setenv("DEADLETTER_CONTAINER", f"deadletter-{suffix}")
     monkeypatch.setenv("EVENTHUB_NAME", "logs")
     monkeypatch.setenv("BLOB_RETRY_TOTAL", "0")
-    monkeypatch.setenv("ARCHIVE_FINAL_HOLD_SECONDS", "0")
+    monkeypatch.setenv("FINAL_ATTEMPT_HOLD_SECONDS", "0")
     reset_settings()
     await blob.close()
     yield get_settings()

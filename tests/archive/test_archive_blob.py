@@ -54,9 +54,11 @@ def test_encode_rewrites_a_multiline_body_onto_one_line() -> None:
 
 def test_partition_is_read_from_the_trigger_metadata() -> None:
     events = host_events(bodies(records(2)), "3", 120, ENQUEUED)
-    assert archive.partition_from_metadata(events[0].metadata) == "3"
-    assert archive.partition_from_metadata({"partitionContext": '{"partitionId": "7"}'}) == "7"
-    assert archive.partition_from_metadata({}) == ""
+    from functions import consumer
+
+    assert consumer.partition(events[0].metadata) == "3"
+    assert consumer.partition({"partitionContext": '{"partitionId": "7"}'}) == "7"
+    assert consumer.partition({}) == ""
     assert [e.sequence_number for e in events] == [120, 121]
 
 
@@ -181,7 +183,7 @@ async def test_final_attempt_holds_the_batch_until_blob_is_back(
     the function holds the batch and archives it once Azurite is back."""
     import asyncio
 
-    monkeypatch.setenv("ARCHIVE_FINAL_HOLD_SECONDS", "60")
+    monkeypatch.setenv("FINAL_ATTEMPT_HOLD_SECONDS", "60")
     from shared.settings import reset_settings
 
     reset_settings()
@@ -196,3 +198,24 @@ async def test_final_attempt_holds_the_batch_until_blob_is_back(
     assert [orjson.loads(line)["id"] for line in gzip.decompress(content).splitlines()] == [
         r["id"] for r in items
     ]
+
+
+async def test_with_no_host_retries_the_function_holds_the_batch_until_blob_is_back(
+    storage: Settings, azurite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No retry context (no retry policy on the function): the first Blob failure is not the
+    batch's last; the batch is archived once Azurite is back, with no dead letter."""
+    import asyncio
+
+    monkeypatch.setenv("FINAL_ATTEMPT_HOLD_SECONDS", "60")
+    from shared.settings import reset_settings
+
+    reset_settings()
+    items = records(10)
+    events = host_events(bodies(items), "7", 0, ENQUEUED)
+    azurite.stop()
+    asyncio.get_running_loop().call_later(2.0, azurite.start)
+    await archive_function()(events, InvocationContext(None))
+    (name,) = await blob_names(storage, storage.archive_container)
+    assert name.endswith("p7-000000-000009.ndjson.gz")
+    assert await blob_names(storage, storage.deadletter_container) == []

@@ -14,7 +14,9 @@ import pytest
 
 from bench.archive_data import bodies, records
 from shared import archive, blob, db, deadletter, replay, sink, store, verify
+from shared.eventbatch import EventBatch
 from shared.settings import Settings, get_settings, reset_settings
+from shared.sink_policy import Attempt
 from tests.archive.conftest import blob_names
 
 
@@ -138,18 +140,17 @@ async def test_dead_letters_replay_once_their_cause_is_fixed(
         raise asyncpg.TooManyConnectionsError("sorry, too many clients already")
 
     monkeypatch.setattr(store, "write", refusing)
-    result = await sink.store_events(batch, 12, 12, pipeline)
+    delivered = EventBatch("logs", "0", batch, [], [start])
+    result = await sink.store_events(pipeline, delivered, Attempt(12, 12))
     assert result.dead_lettered == 31
     letters = await blob_names(pipeline, pipeline.deadletter_container)
-    assert len(letters) == 2
-    reasons = sorted([(await deadletter.read(pipeline, n)).reason for n in letters])
-    assert "too many clients" in reasons[0] or "too many clients" in reasons[1]
-    assert any("no id" in r for r in reasons)
+    (letter,) = [await deadletter.read(pipeline, n) for n in letters]
+    assert "too many clients" in letter.reason and len(letter.records) == 31
 
     monkeypatch.setattr(store, "write", real_write)
     window = (start - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1))
     report = await replay.replay_deadletters(pipeline, *window, progress_stream=io.StringIO())
-    assert (report.new, report.moved, report.left) == (30, 1, 1)
+    assert (report.new, report.moved, report.left, report.failing) == (30, 1, 0, 1)
     assert sorted(await _stored_ids(pg, ids)) == sorted(ids)
     assert await _stored_ids(pg, [fixed_id]) == []
 
@@ -183,7 +184,7 @@ async def test_archive_dead_letter_replays_into_its_own_blob(
         raise OSError("archive refused")
 
     monkeypatch.setattr(archive, "upload", refuse)
-    outcome = await archive.archive_or_dead_letter(pipeline, batch, 13, final_attempt=True)
+    outcome = await archive.archive_or_dead_letter(pipeline, batch, Attempt(12, 12))
     assert outcome.dead_letter is not None
     monkeypatch.setattr(archive, "upload", real_upload)
 

@@ -122,7 +122,8 @@ async def test_the_sdk_ships_logs_that_land_with_the_right_fields(dev_host, enco
     assert info["service"] == "ai-processor" and info["level"] == "INFO"
     extra = json.loads(info["extra_data"])
     assert extra["model"] == "gpt" and extra["latency_ms"] == 812
-    assert extra["trace_id"] == trace_id
+    assert info["trace_id"] == trace_id and len(info["span_id"]) == 16
+    assert "trace_id" not in extra
     failed = by_message[f"{marker} failed"]
     assert failed["level"] == "ERROR"
     assert failed["exception_type"] == "TimeoutError"

@@ -66,13 +66,17 @@ def dashboard_build() -> Path:
     return index.parent
 
 
+DEMO_MODULES = ("test_screenshot", "test_reports_page")
+"""The test modules that use the demo dev host."""
+
+
 @pytest.fixture(scope="session", autouse=True)
 def demo_host_starting(
     request: pytest.FixtureRequest, pg_server_url: str
 ) -> Iterator[Future[DevHostProcess]]:
     """A dev host playing the demo fleet (for the screenshot), started in the background as
     soon as the session reaches the dashboard tests, so its start overlaps the other tests."""
-    wanted = any(item.module.__name__.endswith("test_screenshot") for item in request.session.items)
+    wanted = any(item.module.__name__.endswith(DEMO_MODULES) for item in request.session.items)
     executor = ThreadPoolExecutor(max_workers=1)
     host: DevHostProcess | None = None
     future: Future[DevHostProcess] = Future()
@@ -240,3 +244,8 @@ async def dashboard(browser: Browser, base_url: str) -> AsyncIterator[Dashboard]
     page.on("dialog", on_dialog)
     yield tab
     await context.close()
+
+
+@pytest.fixture(scope="module")
+def demo_host(demo_host_starting: Future[DevHostProcess]) -> DevHostProcess:
+    return demo_host_starting.result(timeout=120)

@@ -142,6 +142,36 @@ async def test_a_request_id_opens_its_records_across_services(dashboard: Dashboa
     assert sorted(shown_services) == sorted(services)
 
 
+async def test_a_trace_id_in_the_detail_opens_the_records_of_that_trace(
+    dashboard: Dashboard,
+) -> None:
+    """Records posted the way OpenTelemetry-aware loggers send them (`traceId`, `span.id`)
+    carry their ids into the detail panel, in the field table's order, and the trace id opens
+    every record of the trace."""
+    await dashboard.open(ADMIN_KEY)
+    trace = marker().ljust(32, "0")[:32]
+    services = ["api-gateway", "trading-engine"]
+    ids = await dashboard.post(
+        [
+            {**record(service=s, message=f"hop {i}"), "traceId": trace, "span.id": f"{i:016x}"}
+            for i, s in enumerate(services)
+        ]
+    )
+    await dashboard.post([record(message="unrelated")])
+    await dashboard.row(ids[1]).click()
+    detail = dashboard.page.get_by_test_id("detail")
+    await expect(detail).to_contain_text(f"{1:016x}")
+    names = await detail.locator("dt").all_inner_texts()
+    assert names.index("span_id") > names.index("trace_id") > names.index("service")
+    assert "message" not in names and "extra_data" not in names
+    await dashboard.page.get_by_test_id("detail-trace").click()
+    view = dashboard.page.get_by_test_id("request-view")
+    await expect(view).to_contain_text("Trace")
+    await expect(dashboard.rows("request-table")).to_have_count(2)
+    assert sorted(await dashboard.shown_ids("request-table")) == sorted(ids)
+    assert dashboard.problems == []
+
+
 HOSTILE = [
     '<img src=x onerror="window.__pwned=1">',
     "</script><script>window.__pwned=2</script>",
@@ -280,6 +310,22 @@ async def test_a_reader_never_sees_admin_only_fields(dashboard: Dashboard) -> No
     text = await detail.inner_text()
     assert not [h for h in hidden if h in text]
     await expect(dashboard.page.get_by_test_id("detail-stack")).to_have_count(0)
+    for name in ("stack_trace", "exception_message", "ip_address", "user_agent"):
+        await expect(dashboard.page.get_by_test_id(f"hidden-{name}")).to_have_text(
+            "hidden for your role"
+        )
+
+
+async def test_an_admin_sees_no_field_marked_hidden(dashboard: Dashboard) -> None:
+    await dashboard.open(ADMIN_KEY)
+    word = marker()
+    [record_id] = await dashboard.post(
+        [record(message=f"all fields {word}", level="ERROR", stack_trace="Traceback: shown")]
+    )
+    await expect(dashboard.row(record_id)).to_be_visible(timeout=5_000)
+    await dashboard.row(record_id).click()
+    await expect(dashboard.page.get_by_test_id("detail-stack")).to_contain_text("shown")
+    await expect(dashboard.page.locator("[data-testid^=hidden-]")).to_have_count(0)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ Writes docs/dashboard.png."""
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
 HISTORY = timedelta(minutes=15)
-
-
-@pytest.fixture(scope="module")
-def demo_host(demo_host_starting: Future[DevHostProcess]) -> DevHostProcess:
-    return demo_host_starting.result(timeout=120)
 
 
 def recent_history() -> list[dict[str, Any]]:

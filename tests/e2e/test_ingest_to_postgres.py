@@ -113,18 +113,26 @@ async def test_the_same_batch_twice_is_stored_once(dev_host) -> None:
 
 async def test_mixed_request_keeps_the_valid_records(dev_host) -> None:
     good = record(message="valid one")
+    odd = record(level="LOUD", ip_address="bot-7.internal")
     bad = [
         {"level": "INFO", "service": "x"},
-        record(level="LOUD"),
+        record(message="  "),
         record(timestamp="2999-01-01T00:00:00Z"),
     ]
-    status, body, _ = await post(dev_host.base_url, [bad[0], good, bad[1], bad[2]])
+    status, body, _ = await post(dev_host.base_url, [bad[0], good, bad[1], odd, bad[2]])
     assert status == 202, body
-    assert body["accepted"] == 1
-    assert [r["index"] for r in body["rejected"]] == [0, 2, 3]
+    assert body["accepted"] == 2 and body["ids"] == [good["id"], odd["id"]]
+    assert body["coerced"] == 1
+    assert [r["index"] for r in body["rejected"]] == [0, 2, 4]
     assert all(r["error"] for r in body["rejected"])
-    rows = await wait_for_rows(dev_host.database_url, [good["id"]])
-    assert len(rows) == 1
+    rows = await wait_for_rows(dev_host.database_url, [good["id"], odd["id"]])
+    assert len(rows) == 2
+    kept = next(r for r in rows if r["id"] == odd["id"])
+    assert kept["level"] == "INFO" and kept["ip_address"] is None
+    assert orjson.loads(kept["extra_data"])["_coerced"] == {
+        "level": "LOUD",
+        "ip_address": "bot-7.internal",
+    }
 
 
 @pytest.mark.parametrize(
@@ -185,3 +193,30 @@ async def test_health_reports_each_dependency(dev_host) -> None:
     assert body["checks"]["postgres"]["status"] == "ok"
     assert body["checks"]["blob"]["status"] == "ok"
     assert "dev-" not in orjson.dumps(body).decode()
+
+
+async def test_basic_auth_with_the_key_as_password_ingests(dev_host) -> None:
+    """What shippers that offer only Basic send: aiohttp's own BasicAuth, any user name."""
+    good = record(message="sent with basic auth")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{dev_host.base_url}/api/logs",
+            data=orjson.dumps(good),
+            headers={"Content-Type": "application/json"},
+            auth=aiohttp.BasicAuth("fluent-bit", "dev-ingest-key"),
+        ) as response,
+    ):
+        assert response.status == 202, await response.text()
+    rows = await wait_for_rows(dev_host.database_url, [good["id"]])
+    assert len(rows) == 1
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{dev_host.base_url}/api/logs",
+            data=orjson.dumps(record()),
+            headers={"Content-Type": "application/json"},
+            auth=aiohttp.BasicAuth("dev-ingest-key", "wrong"),
+        ) as response,
+    ):
+        assert response.status == 401

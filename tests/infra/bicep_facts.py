@@ -57,6 +57,14 @@ def key_of(node: tree_sitter.Node) -> str:
     return string_value(node) if node.type == "string" else text(node)  # type: ignore[return-value]
 
 
+def decorators_of(node: tree_sitter.Node) -> list[str]:
+    """The decorators written above a declaration, as text (`@minValue(1)`)."""
+    previous = node.prev_named_sibling
+    if previous is None or previous.type != "decorators":
+        return []
+    return [text(d) for d in previous.named_children if d.type == "decorator"]
+
+
 def object_entries(node: tree_sitter.Node) -> dict[str, tree_sitter.Node]:
     entries: dict[str, tree_sitter.Node] = {}
     for prop in node.named_children:
@@ -89,6 +97,7 @@ def file_facts(path: Path, root: Path) -> dict[str, Any]:
         "outputs": [],
         "modules": {},
         "variables": {},
+        "expressions": {},
         "objects": {},
         "skips": [],
     }
@@ -107,6 +116,9 @@ def file_facts(path: Path, root: Path) -> dict[str, Any]:
         elif node.type == "parameter_declaration":
             name = text(node.named_children[0])
             facts["params"][name] = {"has_default": any(c.type == "=" for c in node.children)}
+            if facts["params"][name]["has_default"]:
+                facts["params"][name]["default"] = text(node.named_children[-1])
+            facts["params"][name]["decorators"] = decorators_of(node)
         elif node.type == "output_declaration":
             facts["outputs"].append(text(node.named_children[0]))
         elif node.type == "module_declaration":
@@ -117,6 +129,9 @@ def file_facts(path: Path, root: Path) -> dict[str, Any]:
             facts["modules"][symbol] = {
                 "path": str((path.parent / target).resolve().relative_to(root.resolve())),
                 "params": sorted(object_entries(params)) if params is not None else [],
+                "values": {k: text(v) for k, v in object_entries(params).items()}
+                if params is not None
+                else {},
             }
         elif node.type == "variable_declaration":
             name, value = text(node.named_children[0]), node.named_children[-1]
@@ -124,6 +139,7 @@ def file_facts(path: Path, root: Path) -> dict[str, Any]:
                 facts["objects"][name] = {k: describe(v) for k, v in object_entries(value).items()}
             else:
                 facts["variables"][name] = literal(value)
+                facts["expressions"][name] = text(value)
     return facts
 
 

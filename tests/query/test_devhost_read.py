@@ -111,3 +111,20 @@ async def test_read_api_on_the_dev_host(dev_host: Any) -> None:
     assert status == 200 and "/logs/search" in orjson.loads(body)["paths"]
     status, _, _ = await get(f"{base}/api/logs/search", {"Origin": "https://x"}, "OPTIONS")
     assert status == 204
+
+
+async def test_me_says_the_role_and_the_fields_withheld(dev_host: Any) -> None:
+    base = dev_host.base_url
+    status, _, body = await get(f"{base}/api/me", READER)
+    assert status == 200
+    assert orjson.loads(body) == {
+        "role": "reader",
+        "services": None,
+        "hidden_fields": list(READER_HIDDEN_FIELDS),
+    }
+    status, _, body = await get(f"{base}/api/me", ADMIN)
+    assert (status, orjson.loads(body)["hidden_fields"]) == (200, [])
+    status, _, _ = await get(f"{base}/api/me", {"X-Api-Key": "dev-ingest-key"})
+    assert status == 403
+    status, _, _ = await get(f"{base}/api/me", {})
+    assert status == 401

@@ -63,6 +63,7 @@ def make(now: datetime) -> list[dict[str, Any]]:
                 "timestamp": now - timedelta(seconds=6 * i),
                 "level": "ERROR" if i % 6 == 0 else "INFO",
                 "service": SERVICE_Y if i % 2 else SERVICE_X,
+                "logger_name": "bots.orders",
                 "message": f"order {i}",
                 "extra_data": extra,
             }

@@ -399,3 +399,45 @@ async def test_signed_in_users_by_app_role(
         headers={"X-MS-CLIENT-PRINCIPAL": principal("Trader")},
     )
     assert nobody.status == 401
+
+
+async def test_trace_and_span_ids_are_exact_filters(dataset: DataSet, pg: Any) -> None:
+    service = f"qd-trace-{SUFFIX}"
+    trace = f"{SUFFIX:0>8}" + "4bf92f3577b34da6a3ce929d"
+    rows = [
+        {
+            "id": f"trace-{SUFFIX}-{n}",
+            "timestamp": dataset.now - timedelta(seconds=n),
+            "level": "INFO",
+            "service": service,
+            "message": f"span row {n}",
+            "trace_id": trace if n < 3 else "0" * 32,
+            "span_id": f"{n % 2:016x}",
+        }
+        for n in range(5)
+    ]
+    await store.write(pg, rows)
+    by_trace = (await search([("trace_id", trace)])).json()
+    assert ids(by_trace["items"]) == [f"trace-{SUFFIX}-{n}" for n in range(3)]
+    assert by_trace["items"][0]["trace_id"] == trace and by_trace["items"][0]["span_id"]
+    both = (await search([("trace_id", trace), ("span_id", f"{1:016x}")])).json()
+    assert ids(both["items"]) == [f"trace-{SUFFIX}-1"]
+    by_span = (await search([("service", service), ("span_id", f"{0:016x}")])).json()
+    assert ids(by_span["items"]) == [f"trace-{SUFFIX}-{n}" for n in (0, 2, 4)]
+
+
+async def test_basic_auth_takes_the_key_as_password(dataset: DataSet) -> None:
+    from tests.query.conftest import KEYS
+
+    def basic(user: str, password: str) -> dict[str, str]:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    query = [("service", SERVICE_B), ("limit", "1")]
+    for user in ("", "fluent-bit", "python-httphandler"):
+        reply = await call("search_logs", "logs/search", query, None, basic(user, KEYS["reader"]))
+        assert reply.status == 200, reply.body
+    wrong = await call("search_logs", "logs/search", query, None, basic("x", "not-a-key"))
+    assert wrong.status == 401
+    garbage = await call("search_logs", "logs/search", query, None, {"Authorization": "Basic %%%"})
+    assert garbage.status == 401

@@ -213,12 +213,12 @@ def test_malformed_bodies_are_400(
 def test_nothing_valid_is_400_with_every_rejection(
     caller: Caller, settings: Settings, now: datetime
 ) -> None:
-    body = orjson.dumps([{"level": "INFO"}, rec(1, level="LOUD"), "text"])
+    body = orjson.dumps([{"level": "INFO"}, rec(1, message=" "), "text"])
     status, exc = status_of(lambda: parse(body, JSON, caller, settings, now))
     assert status == 400 and exc.message == "no valid records"
     assert [r["index"] for r in exc.detail] == [0, 1, 2]
     assert "message is required" in exc.detail[0]["error"]
-    assert "level 'LOUD' is unknown" in exc.detail[1]["error"]
+    assert "message must not be empty" in exc.detail[1]["error"]
     status, exc = status_of(lambda: parse(b"[]", JSON, caller, settings, now))
     assert status == 400 and exc.detail == []
 
@@ -237,9 +237,19 @@ def test_mixed_requests_keep_every_valid_record(
         ]
     )
     batch = parse(body, JSON, caller, settings, now)
-    assert batch.summary()["ids"] == ["r-1", "r-5"]
-    assert [r["index"] for r in batch.rejected] == [0, 2, 3, 4]
-    assert len(batch.events) == 2
+    assert batch.summary()["ids"] == ["r-1", "r-2", "r-4", "r-5"]
+    assert [r["index"] for r in batch.rejected] == [0, 3]
+    assert batch.summary()["coerced"] == 2
+    assert len(batch.events) == 4
+    assert batch.accepted[1]["extra_data"]["_coerced"] == {"level": "LOUD"}
+    assert batch.accepted[2]["extra_data"] == {"_coerced": {"extra_data": [1]}}
+
+
+def test_an_answer_without_coercion_has_exactly_the_contract_keys(
+    caller: Caller, settings: Settings, now: datetime
+) -> None:
+    batch = parse(orjson.dumps([rec(1, user_id=7)]), JSON, caller, settings, now)
+    assert set(batch.summary()) == {"accepted", "ids", "rejected"}
 
 
 def test_a_bound_key_refusing_everything_is_403(

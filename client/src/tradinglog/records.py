@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+# The server declares the record's fields once, in shared/fields.py; the client installs without
+# the server, so it keeps this short list of the fields a log call may set at the top level.
 TOP_LEVEL_FIELDS = frozenset(
     {
         "request_id",
@@ -20,6 +22,8 @@ TOP_LEVEL_FIELDS = frozenset(
         "exception_message",
         "stack_trace",
         "service",
+        "trace_id",
+        "span_id",
     }
 )
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {

@@ -33,6 +33,10 @@ param alwaysReadyHttpInstances int = 0
 @description('Every app setting, identity-based connections and Key Vault references included.')
 param appSettings object
 
+@description('POSTGRES_POOL_MAX from the connection budget (maximumInstanceCount x pool <= max_connections - 15 - headroom); under 1 the server cannot give every instance a connection and the deployment stops here: choose a larger PostgreSQL SKU, fewer instances or less headroom.')
+@minValue(1)
+param postgresPoolMax int
+
 @description('Client id of an Entra app registration for App Service Authentication; empty for none.')
 param authClientId string = ''
 
@@ -83,7 +87,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       http20Enabled: true
       remoteDebuggingEnabled: false
       appSettings: [
-        for setting in items(appSettings): {
+        for setting in items(union(appSettings, { POSTGRES_POOL_MAX: string(postgresPoolMax) })): {
           name: setting.key
           value: setting.value
         }
