@@ -16,15 +16,12 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from openapi_schema_validator import OAS31Validator
 
 from shared import db, store
 from shared.access import hash_key
 from shared.settings import reset_settings
 from tests.query.conftest import SUFFIX, call, key_entries, search
-from tests.query.test_openapi import DOCUMENT, query_strategy, response_schema, session_loop
+from tests.query.test_openapi import fuzz, session_loop
 
 pytestmark = pytest.mark.usefixtures("query_settings", "limited_to_y")
 __all__ = ["session_loop"]
@@ -381,29 +378,7 @@ async def test_fields_sample_is_the_newest_records(
 def test_fuzz_from_the_schema(
     name: str, path: str, route: str, data: Data, session_loop: asyncio.AbstractEventLoop
 ) -> None:
-    """Schema-driven queries (valid, junk, unknown parameters) never get a 500 or an
-    undocumented status, and every 200 fits the documented schema."""
-    operation = DOCUMENT["paths"][path]["get"]
-    documented = {int(s) for s in operation["responses"]}
-
-    @settings(
-        max_examples=60,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-    @given(query=query_strategy(operation), key=st.sampled_from(["admin", "reader", LIMITED]))
-    def run(query: list[tuple[str, str]], key: str) -> None:
-        reply = session_loop.run_until_complete(call(name, route, query, key=key))
-        assert reply.status in documented, (query, reply.status, reply.body)
-        if reply.status == 400:
-            assert reply.json()["detail"]["parameter"]
-        schema = response_schema(operation, reply.status)
-        if schema is not None:
-            OAS31Validator(schema, format_checker=OAS31Validator.FORMAT_CHECKER).validate(
-                reply.json()
-            )
-
-    run()
+    fuzz(name, path, route, ["admin", "reader", LIMITED], session_loop, examples=60)
 
 
 async def test_q_matches_the_fields_of_the_live_filter_and_words_in_urls(
