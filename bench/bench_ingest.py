@@ -4,19 +4,21 @@ bodies measured in the same run."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import random
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from shared import ingest
+from bench import redaction_before
+from shared import ingest, records, redaction
 from shared.access import Caller, Role
 from shared.settings import Settings
 
@@ -153,6 +155,18 @@ def cpu_rate(work: Callable[[bytes], Any], bodies: list[bytes]) -> float:
     return len(bodies) * RECORDS_PER_BODY / statistics.median(times)
 
 
+@contextlib.contextmanager
+def redaction_module(module: Any) -> Iterator[None]:
+    """Ingest with another redaction module (the one before the wider redaction)."""
+    saved = records.redaction, records._needs_a_closer_look
+    records.redaction = module
+    records._needs_a_closer_look = module.screen(r"\\u0000")
+    try:
+        yield
+    finally:
+        records.redaction, records._needs_a_closer_look = saved
+
+
 def main() -> bool:
     now = datetime.now(UTC)
     settings = Settings()
@@ -186,11 +200,19 @@ def main() -> bool:
 
     for work, data in ((ingest_json, bodies), (orjson.loads, bodies)):
         cpu_rate(work, data[:2])  # warm caches and allocators
+    with redaction_module(redaction_before):
+        before = ingest_json(bodies[0])
+        before_leaks = sum(b"[REDACTED" in body for _, body in before.events)
+        before_rate = cpu_rate(ingest_json, bodies)
+        before_clean = cpu_rate(ingest_json, clean_bodies)
+    assert records.redaction is redaction
     rates = {
         "orjson.loads": cpu_rate(orjson.loads, bodies),
         "json.loads": cpu_rate(json.loads, bodies),
         "ingest JSON": cpu_rate(ingest_json, bodies),
+        "  redaction before": before_rate,
         "  no secrets": cpu_rate(ingest_json, clean_bodies),
+        "  no secrets, before": before_clean,
         "ingest NDJSON": cpu_rate(ingest_ndjson, ndjson_bodies),
         "ingest JSON gzip": cpu_rate(ingest_gzip, gz_bodies),
         "ingest pino shape": cpu_rate(ingest_json, pino_bodies),
@@ -206,6 +228,11 @@ def main() -> bool:
     for name, rate in rates.items():
         print(f"{name:<20} {rate:>12,.0f} {1e6 / rate:>10.2f} {rate / base:>15.3f}x")
     ingest_rate = rates["ingest JSON"]
+    print(
+        f"wider redaction vs before: {ingest_rate / before_rate:.3f}x with secrets, "
+        f"{rates['  no secrets'] / before_clean:.3f}x without; records redacted per "
+        f"{RECORDS_PER_BODY}: {redacted} now, {before_leaks} before"
+    )
     print(
         f"ingest JSON vs json.loads: {ingest_rate / rates['json.loads']:.2f}x; "
         f"target {TARGET_RECORDS_PER_SECOND:,} records/s: "

@@ -27,6 +27,10 @@ def load(root: Path, environ: MutableMapping[str, str]) -> set[str]:
     for name, value in values.items():
         if name not in explicit:
             environ[name] = str(value)
+    if "API_KEYS" not in explicit and "KEYS_FILE" not in explicit:
+        # `python -m shared.keys` edits local.settings.json (creating it from the example):
+        # the running host reads its keys from there again every KEYS_REFRESH_SECONDS.
+        environ["KEYS_FILE"] = str(root / "local.settings.json")
     return explicit
 
 

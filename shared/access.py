@@ -14,6 +14,7 @@ from typing import Any
 
 from shared import fields
 from shared.errors import Forbidden, Unauthorised
+from shared.keysource import KeySource
 from shared.settings import Settings
 
 
@@ -173,15 +174,16 @@ def authenticate(
     return caller
 
 
-_keyring: tuple[tuple[Any, ...], KeyRing] | None = None
+_source: KeySource | None = None
 
 
 def keyring(settings: Settings) -> KeyRing:
-    """The key ring of these settings, built once per distinct API_KEYS value."""
-    global _keyring
-    if _keyring is None or _keyring[0] is not settings.api_keys:
-        _keyring = (settings.api_keys, KeyRing.from_entries(settings.api_keys))
-    return _keyring[1]
+    """The key ring of these settings as it is now: read again every KEYS_REFRESH_SECONDS
+    from KEYS_FILE or KEYS_VAULT_URI when one is set (see shared.keysource)."""
+    global _source
+    if _source is None or _source.settings is not settings:
+        _source = KeySource(settings, KeyRing.from_entries)
+    return _source.current()
 
 
 def require(headers: Mapping[str, str], allowed: Iterable[Role], settings: Settings) -> Caller:

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from shared import alerts, analysis_state, db, deadletter, notify, rules, sink_policy
+from shared import alerts, analysis_state, db, deadletter, leaks, notify, rules, sink_policy
 from shared.analyzer import Analyzer
 from shared.eventbatch import EventBatch
 from shared.settings import Settings
@@ -148,6 +148,7 @@ async def analyze(deliveries: Sequence[Delivery], settings: Settings) -> Outcome
             records, bad = _decode(fresh)
             outcome.undecodable += bad
             scan = engine.scan(key, records)
+            await leaks.record(conn, records)
             now = datetime.now(UTC)
             outcome.changes += await alerts.record(conn, scan.hits(), now, interval)
             heard = scan.heard()

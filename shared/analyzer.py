@@ -16,6 +16,7 @@ from typing import Any
 
 from shared import sliding
 from shared.alerts import SAMPLE_LIMIT, Hit
+from shared.records import REDACTED_COUNTS
 from shared.rules import Rule, RuleSet
 from shared.timeparse import instant
 
@@ -137,6 +138,7 @@ class Analyzer:
         slow_response = rs.slow_response
         sequence_gap = rs.sequence_gap
         threshold = rs.threshold
+        secret_leak = rs.secret_leak
         heard = result.heard_raw
         count = 0
         for record in records:
@@ -178,8 +180,24 @@ class Analyzer:
                     for rule in threshold:
                         if rule.applies_to(service):
                             self._check_threshold(rule, service, extra, record, state, result)
+            if secret_leak and REDACTED_COUNTS in record:
+                self._count_leaks(secret_leak, service, record, result)
         result.records = count
         return result
+
+    @staticmethod
+    def _count_leaks(
+        rules: tuple[Rule, ...], service: str, record: Mapping[str, Any], result: Scan
+    ) -> None:
+        counts = record.get(REDACTED_COUNTS)
+        if not isinstance(counts, dict):
+            return
+        found = sum(n for n in counts.values() if isinstance(n, int) and not isinstance(n, bool))
+        if found <= 0:
+            return
+        for rule in rules:
+            if found >= rule.threshold and rule.applies_to(service):
+                result.tally(rule, service).add(record, found)
 
     @staticmethod
     def _count_error(

@@ -41,7 +41,10 @@ class Field:
     searchable: bool = False
     """An exact-match filter of the search and export (`?name=value`)."""
     redacted: bool = False
-    """Its text is scanned for secrets at ingest."""
+    """Its text is scanned for secrets at ingest, and a secret cut out in place."""
+    fingerprinted: bool = False
+    """An identifier: one that holds a secret is replaced whole by a stable fingerprint, so
+    correlation by it still works (`shared.redaction`)."""
     aliases: tuple[str, ...] = ()
     otel: tuple[str, ...] = ()
     """OpenTelemetry log attributes that carry this field."""
@@ -72,7 +75,7 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
 
 FIELDS: tuple[Field, ...] = (
     Field("id", "id", "Idempotency key: the client's (1-128 of A-Z a-z 0-9 . _ : -) or a UUID",
-          always=True),
+          always=True, fingerprinted=True),
     Field("timestamp", "timestamp", "When it happened (UTC)", always=True,
           aliases=("@timestamp", "time", "ts", "@t", "Timestamp", "timeMillis", "instant",
                    "asctime", "date")),
@@ -86,24 +89,26 @@ FIELDS: tuple[Field, ...] = (
     Field("logger_name", "short", "The logger within the service (default: the service)",
           SHORT_FIELD_CHARS, always=True, pattern=True, searchable=True,
           aliases=("logger", "name", "log.logger", "loggerName", "SourceContext", "Category",
-                   "_logger_name")),
+                   "_logger_name"), redacted=True),
     Field("message", "text", "The log line (required)", MESSAGE_LIMIT, always=True, pattern=True,
           redacted=True, block=True,
           aliases=("msg", "event", "log", "@message", "@m", "@mt", "Message", "short_message")),
     Field("request_id", "short", "Request correlation id", SHORT_FIELD_CHARS, searchable=True,
           aliases=("requestId", "req_id", "http.request.id"),
-          otel=("request_id", "http.request.id")),
+          otel=("request_id", "http.request.id"), fingerprinted=True),
     Field("user_id", "short", "User id (numbers become strings)", SHORT_FIELD_CHARS,
-          searchable=True, aliases=("userId", "user.id"), otel=("user_id", "enduser.id")),
+          searchable=True, aliases=("userId", "user.id"), otel=("user_id", "enduser.id"),
+          fingerprinted=True),
     Field("session_id", "short", "Session id", SHORT_FIELD_CHARS, searchable=True,
-          aliases=("sessionId",), otel=("session_id", "session.id")),
+          aliases=("sessionId",), otel=("session_id", "session.id"), fingerprinted=True),
     Field("event_type", "short", "Kind of event (order, signal, ...)", SHORT_FIELD_CHARS,
           pattern=True,
-          searchable=True, aliases=("eventType",), otel=("event.name", "event_type")),
+          searchable=True, aliases=("eventType",), otel=("event.name", "event_type"),
+          redacted=True),
     Field("extra_data", "object", "Everything else the record carried", block=True,
           redacted=True),
     Field("exception_type", "short", "Exception class", SHORT_FIELD_CHARS, pattern=True,
-          otel=("exception.type",)),
+          otel=("exception.type",), redacted=True),
     Field("exception_message", "text", "Exception message", MESSAGE_LIMIT, reader=False,
           pattern=True,
           redacted=True, otel=("exception.message",)),
@@ -114,11 +119,14 @@ FIELDS: tuple[Field, ...] = (
     Field("ip_address", "ip", "Client IP address, canonical form", reader=False,
           aliases=("client.address", "client.ip", "remote_addr"), otel=("client.address",)),
     Field("user_agent", "short", "Client user agent", USER_AGENT_CHARS, reader=False,
-          aliases=("user_agent.original", "userAgent"), otel=("user_agent.original",)),
+          aliases=("user_agent.original", "userAgent"), otel=("user_agent.original",),
+          redacted=True),
     Field("trace_id", "short", "W3C trace id (OTLP: 32 hex digits)", SHORT_FIELD_CHARS,
-          searchable=True, aliases=("traceId", "trace.id", "dd.trace_id", "@tr", "TraceId")),
+          searchable=True, aliases=("traceId", "trace.id", "dd.trace_id", "@tr", "TraceId"),
+          fingerprinted=True),
     Field("span_id", "short", "W3C span id (OTLP: 16 hex digits)", SHORT_FIELD_CHARS,
-          searchable=True, aliases=("spanId", "span.id", "dd.span_id", "@sp", "SpanId")),
+          searchable=True, aliases=("spanId", "span.id", "dd.span_id", "@sp", "SpanId"),
+          fingerprinted=True),
 )  # fmt: skip
 
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
@@ -129,6 +137,7 @@ ALWAYS_PRESENT: tuple[str, ...] = tuple(f.name for f in FIELDS if f.always)
 READER_HIDDEN: tuple[str, ...] = tuple(f.name for f in FIELDS if not f.reader)
 SEARCHABLE: tuple[str, ...] = tuple(f.name for f in FIELDS if f.searchable)
 REDACTED: tuple[str, ...] = tuple(f.name for f in FIELDS if f.redacted)
+FINGERPRINTED: tuple[str, ...] = tuple(f.name for f in FIELDS if f.fingerprinted)
 PATTERN_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.pattern)
 OPTIONAL_SHORT: tuple[tuple[str, int], ...] = tuple(
     (f.name, f.limit)

@@ -184,7 +184,7 @@ def build_batch(
         if coerced[0] != before:
             batch.coerced += 1
     for i in needing_a_closer_look(bodies):
-        batch.accepted[i], bodies[i] = finish(batch.accepted[i], bodies[i])
+        batch.accepted[i], bodies[i] = finish(batch.accepted[i], bodies[i], settings.redaction_salt)
     batch.events = [(r["service"], body) for r, body in zip(batch.accepted, bodies, strict=True)]
     if not batch.accepted:
         if batch.refused_service:

@@ -5,6 +5,10 @@
     python -m shared.keys list
     python -m shared.keys revoke ops
 
+A running host reads the keys again every KEYS_REFRESH_SECONDS (60) from KEYS_FILE (the dev
+host: local.settings.json) or the Key Vault secret at KEYS_VAULT_URI (Azure), so a new or
+revoked key takes effect within that time, without a restart; each command says so.
+
 A new key is printed once; only its SHA-256 hash is written (`Values.API_KEYS`, a JSON list of
 `{"name", "hash", "role", "service"?, "services"?}`). `--print-entry` writes nothing and prints
 the entry for an app setting or Key Vault secret instead."""
@@ -12,7 +16,9 @@ the entry for an app setting or Key Vault secret instead."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -20,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from shared.access import KeyRing, Role, hash_key
+from shared.keysource import describe_refresh
+from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = ROOT / "local.settings.json"
@@ -109,6 +117,19 @@ def revoke(path: Path, name: str) -> None:
     save(path, document, kept)
 
 
+def takes_effect(path: Path) -> str:
+    """When a running host sees a change to this file (a new or revoked key)."""
+    values = load(path)["Values"] if path.exists() else {}
+    env = {**{k: str(v) for k, v in values.items()}, **os.environ}
+    try:
+        settings = Settings.from_env(env)
+    except ValueError:
+        settings = Settings()
+    if not settings.keys_file and path.resolve() == SETTINGS_FILE.resolve():
+        settings = dataclasses.replace(settings, keys_file=str(path))
+    return describe_refresh(settings)
+
+
 def describe(item: dict[str, Any]) -> str:
     scope = item.get("service") or ",".join(item.get("services") or []) or "all services"
     return f"{item.get('name', '?'):<24} {item.get('role', '?'):<7} {scope:<30} {item['hash'][:12]}"
@@ -143,9 +164,15 @@ def main(argv: list[str] | None = None) -> int:
             if args.print_entry:
                 key = new_key()
                 print(json.dumps(entry(args.name, role, key, args.service, services)))
+                seconds = f"{Settings.from_env().keys_refresh_seconds:g}"
+                print(
+                    "add it to the API_KEYS Key Vault secret: apps with KEYS_VAULT_URI take "
+                    f"it within {seconds} s (KEYS_REFRESH_SECONDS), without a restart"
+                )
             else:
                 key = create(args.file, args.name, role, args.service, services)
                 print(f"created {role.value} key {args.name!r} in {args.file}")
+                print(takes_effect(args.file))
             print(f"key (shown once, only its SHA-256 hash is kept): {key}")
         elif args.command == "list":
             for item in entries(load(args.file)):
@@ -153,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             revoke(args.file, args.name)
             print(f"revoked {args.name!r}")
+            print(takes_effect(args.file))
     except KeyCommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

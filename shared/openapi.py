@@ -311,6 +311,19 @@ def _components() -> dict[str, Any]:
                         "type": "object",
                         "additionalProperties": {"type": "integer"},
                     },
+                    "secrets_redacted": {
+                        "type": "array",
+                        "description": "secrets redacted at ingest in the window, by service "
+                        "and kind (never the values), most first",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "service": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "count": {"type": "integer"},
+                            },
+                        },
+                    },
                 },
             },
             "IngestResult": {

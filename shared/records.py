@@ -16,12 +16,14 @@ from typing import Any
 
 import orjson
 
-from shared import fields, levels, redaction, shapes
+from shared import fields, levels, redaction, service_names, shapes
 from shared.access import Caller
 from shared.settings import Settings
 
 FIELDS: tuple[str, ...] = fields.NAMES
 SERVER_FIELDS = fields.SERVER_FIELDS
+REDACTED_COUNTS = "_redacted"
+"""Event body member: how many secrets of each kind ingest redacted from the record."""
 """Assigned at ingest; a client's values for them are ignored."""
 INPUT_FIELDS = fields.INPUT_FIELDS
 
@@ -288,8 +290,13 @@ def _message(raw: Mapping[str, Any], max_bytes: int) -> str:
     value = raw.get("message")
     if value is None:
         raise RecordError("message is required (or msg, event, log, @message, @m, @mt)")
-    if not isinstance(value, str):
-        value = orjson.dumps(value).decode()
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # any size, where JSON's encoder stops at 64 bits
+    elif not isinstance(value, str):
+        try:
+            value = orjson.dumps(value).decode()
+        except (TypeError, orjson.JSONEncodeError) as exc:  # an integer past 64 bits
+            raise RecordError(f"message cannot be read as text: {exc}") from None
     if not value.strip():
         raise RecordError("message must not be empty")
     if _too_large(value, max_bytes):
@@ -330,7 +337,7 @@ def _service(value: Any, caller: Caller, moved: _Moved) -> str:
         value = None
     if _is_number(value):
         value = str(value)
-    if value is not None and (not isinstance(value, str) or len(value) > SHORT_FIELD_CHARS):
+    if value is not None and (not isinstance(value, str) or service_names.problem(value)):
         moved["service"] = value
         value = None
     bound = caller.service
@@ -393,7 +400,7 @@ def normalize_in(raw: Any, ctx: Context) -> dict[str, Any]:
     if (
         ctx.caller.service is not None
         or service.__class__ is not str
-        or not 0 < len(service) <= SHORT_FIELD_CHARS
+        or not service_names.is_known_good(service)
     ):
         service = _service(service, ctx.caller, moved)
     record_id = get("id")
@@ -478,9 +485,12 @@ def encode_unredacted(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
     return record, body
 
 
-def finish(record: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
-    """Redact a record its screen flagged, replace any U+0000, and serialise it again."""
-    redaction.redact_record(record)
+def finish(record: dict[str, Any], body: bytes, salt: str = "") -> tuple[dict[str, Any], bytes]:
+    """Redact a record its screen flagged, replace any U+0000, and serialise it again. What
+    was redacted is counted by kind in `_redacted` (never the values)."""
+    counts = redaction.redact_record(record, salt)
+    if counts:
+        record[REDACTED_COUNTS] = dict(counts)
     if ESCAPED_NUL in body:
         record = _without_nul(record)
     return record, _dumps(record)
@@ -499,13 +509,16 @@ def needing_a_closer_look(bodies: Sequence[bytes]) -> list[int]:
     pos = 0
     while (found := _needs_a_closer_look.span(joined, pos)) is not None:
         index = bisect.bisect_right(starts, found[0]) - 1
+        if index + 1 < len(starts) and found[0] == starts[index + 1] - 1:
+            index += 1  # the match begins on the joint: it reads the next body's first byte
         if not flagged or flagged[-1] != index:
             flagged.append(index)
         if index + 1 == len(starts):
             break
         if found[1] > starts[index + 1]:
             flagged.append(index + 1)
-        pos = starts[index + 1]
+        # from the joint, so that a pattern that must follow a separator sees one
+        pos = starts[index + 1] - 1
     return flagged
 
 
@@ -513,7 +526,7 @@ def prepare(raw: Any, ctx: Context) -> tuple[dict[str, Any], bytes]:
     """Validate, normalise and redact one record; return it with its event body."""
     record, body = encode_unredacted(raw, ctx)
     if _needs_a_closer_look(body):
-        return finish(record, body)
+        return finish(record, body, ctx.settings.redaction_salt)
     return record, body
 
 

@@ -25,6 +25,7 @@ from shared import (
     alerts,
     blob,
     db,
+    leaks,
     levels,
     monitor,
     notify,
@@ -172,6 +173,7 @@ async def build(
         "active_alerts": active,
         "function_health": function_health,
         "last_retention": await retention.latest_run(conn),
+        "secrets_redacted": await leaks.counts(conn, start, end),
     }
 
 
@@ -300,6 +302,9 @@ def view(report: dict[str, Any], services: tuple[str, ...] | None) -> dict[str, 
         "new_alerts": new_alerts,
         "resolved_alerts": resolved_alerts,
         "active_alerts": active_alerts,
+        "secrets_redacted": [
+            c for c in report.get("secrets_redacted", []) if c["service"] in allowed
+        ],
     }
 
 

@@ -31,7 +31,12 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 PARENT = "system_logs"
-ROLLUPS = (("log_counts_minute", "minute"), ("log_counts_hour", "hour"))
+ROLLUPS = (
+    ("log_counts_minute", "minute"),
+    ("log_counts_hour", "hour"),
+    ("secret_leaks", "seen_at"),
+)
+"""Count tables trimmed past the longest retention (the leak counters with them)."""
 LOCK_TIMEOUT = "5s"
 DEFAULT_ROWS_PER_PAGE = 40
 VACUUM_GROUP = 50

@@ -33,7 +33,9 @@ SEARCHABLE_FIELDS: tuple[str, ...] = fields.PATTERN_FIELDS
 """The record fields a pattern rule may match (the field table's `pattern` fields)."""
 DEFAULT_PATTERN_FIELDS = ("message", "exception_type", "exception_message")
 
-RuleType = Literal["pattern", "error_rate", "slow_response", "silence", "sequence_gap", "threshold"]
+RuleType = Literal[
+    "pattern", "error_rate", "slow_response", "silence", "sequence_gap", "secret_leak", "threshold"
+]
 THRESHOLD_FUNCTIONS = ("count", "sum", "avg", "min", "max")
 THRESHOLD_OPERATORS = (">", ">=", "<", "<=", "=", "!=")
 DEFAULT_THRESHOLD_WINDOW = 300
@@ -55,6 +57,7 @@ _FIELDS_BY_TYPE: dict[str, set[str]] = {
     "silence": _COMMON | {"minutes"},
     "sequence_gap": _COMMON | {"seq_field", "process_field"},
     "threshold": _COMMON | {"field", "fn", "window_seconds", "op", "value"},
+    "secret_leak": _COMMON | {"threshold"},
 }
 
 
@@ -106,6 +109,7 @@ class RuleSet:
     silence: tuple[Rule, ...] = ()
     sequence_gap: tuple[Rule, ...] = ()
     threshold: tuple[Rule, ...] = ()
+    secret_leak: tuple[Rule, ...] = ()
     by_name: dict[str, Rule] = field(default_factory=dict)
 
     @classmethod
@@ -125,6 +129,7 @@ class RuleSet:
             silence=tuple(r for r in rules if r.type == "silence"),
             sequence_gap=tuple(r for r in rules if r.type == "sequence_gap"),
             threshold=tuple(r for r in rules if r.type == "threshold"),
+            secret_leak=tuple(r for r in rules if r.type == "secret_leak"),
             by_name={r.name: r for r in rules},
         )
 
@@ -258,6 +263,8 @@ def parse_rule(raw: Any, index: int, settings: Settings) -> Rule | None:
         )
     elif kind == "threshold":
         options.update(_threshold_options(name, raw))
+    elif kind == "secret_leak":
+        options.update(threshold=int(_number(name, "threshold", raw.get("threshold", 1), 1)))
     else:
         options.update(
             seq_field=_text(name, "seq_field", raw.get("seq_field", "seq")),

@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from shared import cursor, db, levels, params
+from shared import csv_cells, cursor, db, levels, params
 from shared import where as conditions
 from shared.access import READER_HIDDEN_FIELDS, Caller, Role
 from shared.errors import NotFound, Unavailable
@@ -339,6 +339,8 @@ def _csv_value(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
+    if isinstance(value, str):
+        return csv_cells.neutralise(value)
     return str(value)
 
 

@@ -125,6 +125,15 @@ class Settings:
     # Field discovery (GET /logs/fields): the newest records examined
     fields_sample_rows: int = 20_000
 
+    # Redaction: salt of the fingerprints that replace ids holding a secret
+    redaction_salt: str = ""
+
+    # Key refresh: how often API_KEYS is read again (from KEYS_FILE or the Key Vault secret at
+    # KEYS_VAULT_URI when set), so a revoked key stops working without a restart
+    keys_refresh_seconds: float = 60.0
+    keys_file: str = ""
+    keys_vault_uri: str = ""
+
     # Event Hubs
     eventhub_connection: Connection = field(
         default_factory=lambda: Connection(name="EventHubConnection")
@@ -228,6 +237,10 @@ class Settings:
             export_chunk_rows=_int(env, "EXPORT_CHUNK_ROWS", cls.export_chunk_rows),
             export_max_bytes=_int(env, "EXPORT_MAX_BYTES", cls.export_max_bytes),
             fields_sample_rows=_int(env, "FIELDS_SAMPLE_ROWS", cls.fields_sample_rows),
+            redaction_salt=_str(env, "REDACTION_SALT"),
+            keys_refresh_seconds=_float(env, "KEYS_REFRESH_SECONDS", cls.keys_refresh_seconds),
+            keys_file=_str(env, "KEYS_FILE"),
+            keys_vault_uri=_str(env, "KEYS_VAULT_URI"),
             eventhub_connection=Connection.from_env(env, "EventHubConnection"),
             eventhub_name=_str(env, "EVENTHUB_NAME", cls.eventhub_name),
             store_consumer_group=_str(env, "STORE_CONSUMER_GROUP", cls.store_consumer_group),

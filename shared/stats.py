@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from shared import levels, params, search
+from shared import leaks, levels, params, search
 from shared.access import Caller
 from shared.settings import Settings
 
@@ -89,6 +89,7 @@ async def stats_on(
         "by_service": dict(sorted(by_service.items(), key=lambda kv: -kv[1])),
         "error_trend": trend,
         "alerts_by_severity": await _active_alerts(conn, caller),
+        "secrets_redacted": await leaks.counts(conn, start, now, services),
     }
 
 

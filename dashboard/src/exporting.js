@@ -1,12 +1,18 @@
 // Export of the records on screen as JSON, NDJSON or CSV, downloaded by the browser.
+import formula from "../../shared/csv_formula.json" with { type: "json" };
 
 import { columnsFor } from "./schema.js";
+
+export function neutraliseFormula(text) {
+  return text !== "" && formula.starts.includes(text[0]) ? formula.prefix + text : text;
+}
 
 function csvCell(value) {
   if (value === null || value === undefined) return "";
   let text = typeof value === "object" ? JSON.stringify(value) : String(value);
-  // A cell a spreadsheet would evaluate as a formula is kept as text.
-  if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = "'" + text;
+  // A cell a spreadsheet would evaluate as a formula is kept as text (the rule the server's
+  // export follows too: shared/csv_formula.json).
+  if (typeof value === "string") text = neutraliseFormula(text);
   return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
 }
 

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { filterParams } from "../src/api.js";
-import { toCsv, toNdjson, toJson } from "../src/exporting.js";
+import { readFileSync } from "node:fs";
+import { neutraliseFormula, toCsv, toNdjson, toJson } from "../src/exporting.js";
 import { columnsFor, fieldsFromOpenApi } from "../src/schema.js";
 import { emptyFilters, matcher } from "../src/filters.js";
 import { backoffDelay } from "../src/live.js";
@@ -242,4 +243,13 @@ test("the cards count trades executed and risk alerts", async () => {
   const { cardsFromLevels } = await import("../src/stats.js");
   const cards = cardsFromLevels({ TRADE_EXECUTED: 3, RISK_ALERT: 2, INFO: 5, ERROR: 1 });
   assert.deepEqual([cards.trades, cards.risk, cards.total, cards.errors], [3, 2, 11, 1]);
+});
+
+test("formula cells follow the one rule the server's CSV export follows too, case by case", () => {
+  const rule = JSON.parse(readFileSync(new URL("../../shared/csv_formula.json", import.meta.url), "utf8"));
+  assert.ok(rule.cases.length >= 10);
+  for (const [text, cell] of rule.cases) assert.equal(neutraliseFormula(text), cell, JSON.stringify(text));
+  const csv = toCsv([{ id: "a", message: rule.cases[0][0], level_no: -5 }]);
+  assert.ok(csv.includes("'=HYPERLINK"), csv);
+  assert.ok(csv.includes(",-5,") || csv.endsWith(",-5\r\n"), csv);
 });

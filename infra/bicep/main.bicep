@@ -402,6 +402,13 @@ var appSettings = {
   CORS_ALLOWED_ORIGINS: corsAllowedOrigins
   TRUST_CLIENT_PRINCIPAL: empty(authClientId) ? 'false' : 'true'
   PUBLIC_BASE_URL: appUrl
+
+  // Redaction fingerprints and API key refresh (a revoked key stops within KEYS_REFRESH_SECONDS)
+  REDACTION_SALT: uniqueString(resourceGroup().id, 'redaction-fingerprints')
+  KEYS_REFRESH_SECONDS: '60'
+  KEYS_FILE: ''
+  KEYS_VAULT_URI: keyVault.outputs.apiKeysSecretUri
+
   MAX_MESSAGE_BYTES: '32768'
   MAX_EXTRA_DATA_BYTES: '65536'
   MAX_REQUEST_BYTES: '1048576'

@@ -30,3 +30,16 @@ def bound_caller() -> Caller:
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+CORPUS_RESULT: dict[str, int] = {}
+"""Filled by test_secrets_corpus: secrets, redacted, lookalikes, damaged."""
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if CORPUS_RESULT:
+        r = CORPUS_RESULT
+        terminalreporter.write_line(
+            f"{r['redacted']}/{r['secrets']} secrets redacted, "
+            f"{r['damaged']} look-alikes damaged (of {r['lookalikes']})"
+        )
