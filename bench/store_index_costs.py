@@ -90,16 +90,20 @@ async def _flush_gin(conn: asyncpg.Connection, table: str) -> None:
         await conn.execute("SELECT gin_clean_pending_list($1::regclass)", index["name"])
 
 
-async def measure(url: str, rounds: int, preload: int) -> dict[str, list[float]]:
-    """Seconds per block of BLOCK_ROUNDS batches, per variant."""
+async def measure(
+    url: str, rounds: int, preload: int, variants: dict[str, list[str]] | None = None
+) -> dict[str, list[float]]:
+    """Seconds per block of BLOCK_ROUNDS batches, per variant (default VARIANTS; the first is
+    the base the others are compared with)."""
+    variants = VARIANTS if variants is None else variants
     conn = await asyncpg.connect(url)
     await db.init_connection(conn)
     try:
         await conn.execute(NO_NUMBERS_CONFIG)
         day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        tables = {label: f"variant_{i}" for i, label in enumerate(VARIANTS)}
+        tables = {label: f"variant_{i}" for i, label in enumerate(variants)}
         for label, table in tables.items():
-            await _create(conn, table, VARIANTS[label], day)
+            await _create(conn, table, variants[label], day)
         rng = random.Random(11)
         rows = [store.row(r) for r in make_records(preload, day, rng)]
         for table in tables.values():
@@ -136,17 +140,24 @@ async def amain(rounds: int, preload: int) -> None:
     server = await asyncio.to_thread(databases.server_url, "store-postgres")
     async with databases.fresh(server, "bench_indexes") as url:
         blocks = await measure(url, rounds, preload)
-    base = blocks["primary key only"]
-    rows_per_block = BLOCK_ROUNDS * 500
     print(f"{rounds} rounds of 500-row COPY batches per variant, {preload} rows preloaded")
-    print(f"{'variant':<42} {'rows/s':>9} {'of PK only':>11} {'extra us/row':>13}")
+    for line in table(blocks):
+        print(line)
+
+
+def table(blocks: dict[str, list[float]]) -> list[str]:
+    """Rows/s of each variant, its share of the first variant's rate and its extra cost."""
+    base = next(iter(blocks.values()))
+    rows_per_block = BLOCK_ROUNDS * 500
+    lines = [f"{'variant':<42} {'rows/s':>9} {'of PK only':>11} {'extra us/row':>13}"]
     for label, spent in blocks.items():
         rate = len(spent) * rows_per_block / sum(spent)
         share = statistics.median(b / s for b, s in zip(base, spent, strict=True))
         extra = statistics.median(
             (s - b) / rows_per_block * 1e6 for b, s in zip(base, spent, strict=True)
         )
-        print(f"{label:<42} {rate:>9,.0f} {share:>11.2f} {extra:>13.1f}")
+        lines.append(f"{label:<42} {rate:>9,.0f} {share:>11.2f} {extra:>13.1f}")
+    return lines
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ preflight answers."""
 import azure.functions as func
 
 from functions.http import json_errors, query_pairs, reply
-from shared import access, openapi, params, search, stats
+from shared import access, aggregate, fields_discovery, openapi, params, search, stats
 from shared.access import Role
 from shared.settings import get_settings
 
@@ -55,6 +55,26 @@ async def export_logs(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(
         body=body, status_code=200, headers=headers, mimetype=EXPORT_TYPES[query.format]
     )
+
+
+@bp.function_name("aggregate_logs")
+@bp.route(route="logs/aggregate", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@json_errors
+async def aggregate_logs(req: func.HttpRequest) -> func.HttpResponse:
+    settings = get_settings()
+    caller = access.require(req.headers, [Role.READER], settings)
+    query = params.parse_aggregate(query_pairs(req))
+    return reply(200, await aggregate.aggregate(settings, query, caller))
+
+
+@bp.function_name("log_fields")
+@bp.route(route="logs/fields", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@json_errors
+async def log_fields(req: func.HttpRequest) -> func.HttpResponse:
+    settings = get_settings()
+    caller = access.require(req.headers, [Role.READER], settings)
+    filters = params.parse_fields(query_pairs(req))
+    return reply(200, await fields_discovery.fields(settings, filters, caller))
 
 
 @bp.function_name("get_log")

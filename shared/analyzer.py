@@ -1,6 +1,7 @@
 """The stream analyzer: every rule evaluated in one pass over a batch of records, with the
-windowed rules (error rate per service per window, sequence gaps) kept in memory per
-partition. Events of one service share a partition, so each window is exact.
+windowed rules (error rate and thresholds per service over a sliding window of per-second
+buckets, sequence gaps) kept in memory per partition. Events of one service share a partition,
+so each window is exact.
 
 `scan` does not change the analyzer's state: it returns a `Scan` holding the hits and the new
 window counts, and `commit` applies those once the hits are safely stored. A batch that fails to
@@ -13,17 +14,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from shared import sliding
 from shared.alerts import SAMPLE_LIMIT, Hit
 from shared.records import REDACTED_COUNTS
 from shared.rules import Rule, RuleSet
 from shared.timeparse import instant
 
-WINDOW_HISTORY = 16
-"""How many windows per rule and service stay in memory behind the newest one seen."""
+WINDOW_HISTORY = 1
+"""Whole windows per rule and service kept in memory behind the newest second seen, for
+records that arrive late."""
 UNKNOWN_SERVICE = "unknown"
 MAX_PROCESSES = 100_000
 """Sequence numbers remembered per partition; past this the least recently seen half goes."""
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(slots=True)
@@ -64,8 +66,10 @@ class _Tally:
         )
 
 
-WindowKey = tuple[str, str, int]
-"""(rule, service, window number since the epoch)."""
+WindowKey = sliding.Key
+"""(rule, service, second since the epoch): one per-second bucket."""
+AlertKey = tuple[str, str]
+"""(rule, service)."""
 SequenceKey = tuple[str, str, str]
 """(rule, service, process)."""
 
@@ -73,6 +77,9 @@ SequenceKey = tuple[str, str, str]
 @dataclass(slots=True)
 class PartitionState:
     windows: dict[WindowKey, int] = field(default_factory=dict)
+    metrics: dict[WindowKey, sliding.Metric] = field(default_factory=dict)
+    over_since: dict[AlertKey, datetime] = field(default_factory=dict)
+    """The last record that found a service's error count over its threshold."""
     sequences: dict[SequenceKey, int] = field(default_factory=dict)
     prune_at: int = 1024
     """Window count at which old windows are next forgotten (doubles with the live set)."""
@@ -86,6 +93,8 @@ class Scan:
     records: int = 0
     tallies: dict[tuple[str, str], _Tally] = field(default_factory=dict)
     windows: dict[WindowKey, int] = field(default_factory=dict)
+    metrics: dict[WindowKey, sliding.Metric] = field(default_factory=dict)
+    over_since: dict[AlertKey, datetime] = field(default_factory=dict)
     sequences: dict[SequenceKey, int] = field(default_factory=dict)
     heard_raw: dict[str, Any] = field(default_factory=dict)
 
@@ -128,6 +137,7 @@ class Analyzer:
         error_rate = rs.error_rate
         slow_response = rs.slow_response
         sequence_gap = rs.sequence_gap
+        threshold = rs.threshold
         secret_leak = rs.secret_leak
         heard = result.heard_raw
         count = 0
@@ -153,7 +163,7 @@ class Analyzer:
                 for rule in error_rate:
                     if level_no >= rule.min_level_no and rule.applies_to(service):
                         self._count_error(rule, service, record, state, result)
-            if slow_response or sequence_gap:
+            if slow_response or sequence_gap or threshold:
                 extra = record.get("extra_data")
                 if extra and isinstance(extra, dict):
                     for rule in slow_response:
@@ -167,6 +177,9 @@ class Analyzer:
                             result.tally(rule, service).add(record)
                     for rule in sequence_gap:
                         self._check_sequence(rule, service, extra, record, state, result)
+                    for rule in threshold:
+                        if rule.applies_to(service):
+                            self._check_threshold(rule, service, extra, record, state, result)
             if secret_leak and REDACTED_COUNTS in record:
                 self._count_leaks(secret_leak, service, record, result)
         result.records = count
@@ -197,16 +210,49 @@ class Analyzer:
         moment = instant(record.get("timestamp"))
         if moment is None:
             return
-        window = int((moment - _EPOCH).total_seconds()) // rule.window_seconds
-        key = (rule.name, service, window)
+        at = sliding.second(moment)
+        key = (rule.name, service, at)
         seen = result.windows.get(key)
         if seen is None:
             seen = state.windows.get(key, 0)
-        seen += 1
-        result.windows[key] = seen
-        if seen == rule.threshold:
-            result.tally(rule, service).add(record, rule.threshold)
-        elif seen > rule.threshold:
+        result.windows[key] = seen + 1
+        in_window = sliding.count_in_window(
+            rule.name, service, at, rule.window_seconds, result.windows, state.windows
+        )
+        if in_window <= rule.threshold:
+            return
+        over = (rule.name, service)
+        last = result.over_since.get(over) or state.over_since.get(over)
+        continuing = last is not None and abs((moment - last).total_seconds()) < rule.window_seconds
+        result.tally(rule, service).add(record, 1 if continuing else in_window)
+        if last is None or moment > last:
+            result.over_since[over] = moment
+
+    @staticmethod
+    def _check_threshold(
+        rule: Rule,
+        service: str,
+        extra: Mapping[str, Any],
+        record: Mapping[str, Any],
+        state: PartitionState,
+        result: Scan,
+    ) -> None:
+        value: Any = extra
+        for key in rule.path:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return
+        moment = instant(record.get("timestamp"))
+        if moment is None:
+            return
+        at = sliding.second(moment)
+        bucket = (rule.name, service, at)
+        own = result.metrics.get(bucket) or state.metrics.get(bucket) or sliding.EMPTY
+        result.metrics[bucket] = sliding.merge(own, float(value))
+        summary = sliding.metric_in_window(
+            rule.name, service, at, rule.window_seconds, result.metrics, state.metrics
+        )
+        if sliding.COMPARE[rule.op](sliding.value_of(summary, rule.fn), rule.value):
             result.tally(rule, service).add(record)
 
     @staticmethod
@@ -232,21 +278,20 @@ class Analyzer:
         """Apply a stored scan's window counts, forgetting windows long past."""
         state = self.state(scan.partition)
         state.windows.update(scan.windows)
+        state.metrics.update(scan.metrics)
+        state.over_since.update(scan.over_since)
         for key, seq in scan.sequences.items():
             state.sequences.pop(key, None)
             state.sequences[key] = seq
         if len(state.sequences) > MAX_PROCESSES:
             for key in list(state.sequences)[: len(state.sequences) - MAX_PROCESSES // 2]:
                 del state.sequences[key]
-        if len(state.windows) >= state.prune_at:
+        held = len(state.windows) + len(state.metrics)
+        if held >= state.prune_at:
             self._prune(state)
-            state.prune_at = max(1024, 2 * len(state.windows))
+            state.prune_at = max(1024, 2 * (len(state.windows) + len(state.metrics)))
 
     def _prune(self, state: PartitionState) -> None:
-        newest: dict[tuple[str, str], int] = {}
-        for rule, service, window in state.windows:
-            if window > newest.get((rule, service), -1):
-                newest[(rule, service)] = window
-        state.windows = {
-            k: v for k, v in state.windows.items() if k[2] > newest[(k[0], k[1])] - WINDOW_HISTORY
-        }
+        windows = {r.name: r.window_seconds for r in self.ruleset.rules}
+        state.windows = sliding.keep_recent(state.windows, windows, WINDOW_HISTORY)
+        state.metrics = sliding.keep_recent(state.metrics, windows, WINDOW_HISTORY)

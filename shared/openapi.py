@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import fields, levels, openapi_shippers, openapi_trades, params
+from shared import fields, levels, openapi_shippers, openapi_trades, params, where
 
 LEVEL_NAMES = list(levels.LEVELS)
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -42,7 +42,9 @@ def _filter_parameters() -> list[dict[str, Any]]:
         _query(
             "q",
             _text(params.MAX_QUERY_CHARS),
-            'Full text on the message (words, "exact phrase", -excluded, or)',
+            'Full text (words, "exact phrase", -excluded, or) over message, service, '
+            "logger_name, event_type, exception_type and extra_data's string values; the "
+            "punctuation (/ . : included) splits words, so the parts of URLs and paths are words",
         ),
         _query("level", level, "Only these levels (repeatable or comma-separated)", repeat=True),
         _query(
@@ -58,7 +60,141 @@ def _filter_parameters() -> list[dict[str, Any]]:
             "start", {"type": "string", "minLength": 1}, f"From (inclusive): {TIME_DESCRIPTION}"
         ),
         _query("end", {"type": "string", "minLength": 1}, f"Until (exclusive): {TIME_DESCRIPTION}"),
+        _where_parameter(),
     ]
+
+
+def _where_parameter() -> dict[str, Any]:
+    parameter = _query(
+        "where",
+        {"type": "string", "minLength": 3, "maxLength": 512},
+        "PATH OP VALUE on extra_data (repeatable, all must hold): PATH is dotted keys "
+        "(order.side), OP one of =, !=, >, >=, <, <=; a number compares as a number (with JSON "
+        "numbers and strings spelling one), anything "
+        'else (or "quoted") as text; != also matches records without the path. '
+        "Example: where=symbol=ETHUSDT&where=response_time>=300",
+        repeat=True,
+    )
+    parameter["schema"]["maxItems"] = where.MAX_CONDITIONS
+    return parameter
+
+
+def _path_schema() -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": where.MAX_PATH_CHARS}
+
+
+def _analysis_paths() -> dict[str, Any]:
+    """GET /logs/aggregate and GET /logs/fields."""
+    point = {
+        "type": "object",
+        "required": ["time", "value", "count"],
+        "properties": {
+            "time": {"type": "string", "format": "date-time"},
+            "value": {"type": "number"},
+            "count": {"type": "integer"},
+        },
+    }
+    aggregate = {
+        "type": "object",
+        "required": ["fn", "field", "by", "interval", "series"],
+        "properties": {
+            "fn": {"type": "string", "enum": list(params.AGGREGATE_FUNCTIONS)},
+            "field": {"type": ["string", "null"]},
+            "by": {"type": ["string", "null"]},
+            "interval": {"type": ["string", "null"], "enum": [*params.INTERVALS, None]},
+            "series": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["group", "points"],
+                    "properties": {
+                        "group": {"type": ["string", "null"]},
+                        "points": {"type": "array", "items": point},
+                    },
+                },
+            },
+        },
+    }
+    fields = {
+        "type": "object",
+        "required": ["fields", "records", "sampled"],
+        "properties": {
+            "fields": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["path", "types", "count", "top"],
+                    "properties": {
+                        "path": {"type": "string"},
+                        "types": {"type": "array", "items": {"type": "string"}},
+                        "count": {"type": "integer"},
+                        "top": {
+                            "type": "array",
+                            "maxItems": 10,
+                            "items": {
+                                "type": "object",
+                                "required": ["value", "count"],
+                                "properties": {"value": {}, "count": {"type": "integer"}},
+                            },
+                        },
+                    },
+                },
+            },
+            "records": {"type": "integer"},
+            "sampled": {"type": "boolean"},
+        },
+    }
+    by_description = (
+        f"Group by a column ({', '.join(params.AGGREGATE_COLUMNS)}) or an extra_data PATH; "
+        "the 20 largest groups are answered"
+    )
+    return {
+        "/logs/aggregate": {
+            "get": {
+                "operationId": "aggregate_logs",
+                "summary": "fn(field) per group and per interval over the matching records",
+                "description": "A record takes part when the field is a JSON number (for count "
+                "with a field: when it is present). Buckets start on multiples of the interval "
+                "from 2000-01-01 UTC; only buckets holding records appear. Without interval the "
+                "whole range is one point, timed at start (or the first record).",
+                "security": SECURED,
+                "parameters": [
+                    *_filter_parameters(),
+                    _query(
+                        "fn",
+                        {"type": "string", "enum": list(params.AGGREGATE_FUNCTIONS)},
+                        "count (default), sum, avg, min, max, or a percentile",
+                    ),
+                    _query("field", _path_schema(), "extra_data PATH; required unless fn=count"),
+                    _query("by", _path_schema(), by_description),
+                    _query(
+                        "interval",
+                        {"type": "string", "enum": list(params.INTERVALS)},
+                        "Bucket width; without it the whole range is one point",
+                    ),
+                ],
+                "responses": {
+                    "200": _json(aggregate, "The series, largest group first"),
+                    **_errors(400, 401, 403, 503),
+                },
+            }
+        },
+        "/logs/fields": {
+            "get": {
+                "operationId": "log_fields",
+                "summary": "The extra_data paths of the matching records, their types, counts "
+                "and ten commonest values",
+                "description": "Examines the newest FIELDS_SAMPLE_ROWS matching records "
+                "(records: how many; sampled: true when that limit was reached).",
+                "security": SECURED,
+                "parameters": _filter_parameters(),
+                "responses": {
+                    "200": _json(fields, "The paths, most common first"),
+                    **_errors(400, 401, 403, 503),
+                },
+            }
+        },
+    }
 
 
 def _fields_parameter() -> dict[str, Any]:
@@ -499,7 +635,9 @@ def document(base_url: str = "") -> dict[str, Any]:
         },
         "servers": [{"url": server}],
         "security": SECURED,
-        "paths": _with_shipper_paths({**_read_paths(), **_other_paths(), **openapi_trades.paths()}),
+        "paths": _with_shipper_paths(
+            {**_read_paths(), **_analysis_paths(), **_other_paths(), **openapi_trades.paths()}
+        ),
         "components": components,
     }
 

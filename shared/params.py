@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from shared import cursor, fields, levels, timeparse
+from shared import cursor, fields, levels, timeparse, where
 from shared.errors import BadRequest
 
 DEFAULT_LIMIT = 100
@@ -31,7 +31,7 @@ RECORD_FIELDS: tuple[str, ...] = fields.NAMES
 ALWAYS_SELECTED = ("id", "timestamp")
 TEXT_FILTERS: tuple[str, ...] = fields.SEARCHABLE
 """Exact-match filters: the searchable fields of the field table."""
-FILTER_PARAMETERS = ("q", "level", "min_level", "service", *TEXT_FILTERS, "start", "end")
+FILTER_PARAMETERS = ("q", "level", "min_level", "service", *TEXT_FILTERS, "start", "end", "where")
 SEARCH_PARAMETERS = (*FILTER_PARAMETERS, "limit", "cursor", "fields")
 EXPORT_PARAMETERS = (*FILTER_PARAMETERS, "limit", "cursor", "format", "fields")
 RECORD_PARAMETERS = ("fields",)
@@ -43,6 +43,8 @@ MAX_ALERTS_LIMIT = 1000
 DEFAULT_REPORTS_LIMIT = 24
 MAX_REPORTS_LIMIT = 168
 REPEATABLE = frozenset({"service", "level", "fields"})
+REPEATED_WHOLE = frozenset({"where"})
+"""Repeatable, each value taken whole (a `where` value may hold commas)."""
 
 _PHRASE = re.compile(r'(?<!-)"([^"]+)"')
 """A quoted phrase that is not excluded (`-"..."`)."""
@@ -67,6 +69,7 @@ class Filters:
     text: dict[str, str] = field(default_factory=dict)
     start: datetime | None = None
     end: datetime | None = None
+    where: tuple[where.Condition, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,8 @@ def _collect(pairs: Pairs, allowed: Sequence[str]) -> dict[str, list[str]]:
             bucket.extend(parts)
             if len(bucket) > MAX_VALUES:
                 raise _bad(name, f"at most {MAX_VALUES} values")
+        elif name in REPEATED_WHOLE:
+            bucket.append(value)
         elif bucket:
             raise _bad(name, "given more than once")
         else:
@@ -194,6 +199,7 @@ def _filters(values: dict[str, list[str]], now: datetime | None) -> Filters:
         text={n: _text(n, v) for n in TEXT_FILTERS if (v := _one(values, n)) is not None},
         start=start,
         end=end,
+        where=where.parse_all(values.get("where", [])),
     )
 
 
@@ -292,3 +298,60 @@ def record_id(raw: str) -> str:
     except UnicodeEncodeError:
         raise _bad("id", "must be valid UTF-8") from None
     return raw
+
+
+# GET /logs/aggregate and GET /logs/fields: the search filters plus their own parameters.
+
+AGGREGATE_FUNCTIONS = ("count", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99")
+AGGREGATE_COLUMNS = ("service", "level", "logger_name", "event_type")
+INTERVALS: dict[str, timedelta] = {
+    "1m": timedelta(minutes=1),
+    "5m": timedelta(minutes=5),
+    "15m": timedelta(minutes=15),
+    "1h": timedelta(hours=1),
+    "1d": timedelta(days=1),
+}
+MAX_BUCKETS = 20_000
+AGGREGATE_PARAMETERS = (*FILTER_PARAMETERS, "fn", "field", "by", "interval")
+FIELDS_PARAMETERS = FILTER_PARAMETERS
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateQuery:
+    filters: Filters
+    fn: str = "count"
+    field: tuple[str, ...] | None = None
+    by_column: str | None = None
+    by_path: tuple[str, ...] | None = None
+    interval: str | None = None
+
+    @property
+    def by(self) -> str | None:
+        return self.by_column or (".".join(self.by_path) if self.by_path else None)
+
+
+def parse_aggregate(pairs: Pairs, now: datetime | None = None) -> AggregateQuery:
+    values = _collect(pairs, AGGREGATE_PARAMETERS)
+    filters = _filters(values, now)
+    fn = (_one(values, "fn") or "count").lower()
+    if fn not in AGGREGATE_FUNCTIONS:
+        raise _bad("fn", f"must be one of {', '.join(AGGREGATE_FUNCTIONS)}")
+    raw_field = _one(values, "field")
+    if raw_field is None and fn != "count":
+        raise _bad("field", f"required with fn={fn}: the extra_data path to aggregate")
+    field_path = where.parse_path(raw_field, "field") if raw_field is not None else None
+    by = _one(values, "by")
+    by_column = by if by in AGGREGATE_COLUMNS else None
+    by_path = where.parse_path(by, "by") if by is not None and by_column is None else None
+    interval = _one(values, "interval")
+    if interval is not None and interval not in INTERVALS:
+        raise _bad("interval", f"must be one of {', '.join(INTERVALS)}")
+    if interval is not None and filters.start is not None:
+        span = (filters.end or now or datetime.now(filters.start.tzinfo)) - filters.start
+        if span / INTERVALS[interval] > MAX_BUCKETS:
+            raise _bad("interval", f"more than {MAX_BUCKETS} buckets in the range; widen it")
+    return AggregateQuery(filters, fn, field_path, by_column, by_path, interval)
+
+
+def parse_fields(pairs: Pairs, now: datetime | None = None) -> Filters:
+    return _filters(_collect(pairs, FIELDS_PARAMETERS), now)

@@ -28,7 +28,7 @@ DEFAULT_RULES_FILE = Path(__file__).resolve().parent / "default_rules.json"
 MAX_PATTERN_CHARS = 2000
 MAX_PROGRAM_BYTES = 8 << 20
 """RE2's memory budget per compiled set; a pattern that needs more is refused."""
-SEVERITIES = ("info", "low", "medium", "high", "critical")
+SEVERITIES = ("info", "low", "medium", "warning", "high", "critical")
 SEARCHABLE_FIELDS: tuple[str, ...] = fields.PATTERN_FIELDS
 """The record fields a pattern rule may match (the field table's `pattern` fields)."""
 DEFAULT_PATTERN_FIELDS = ("message", "exception_type", "exception_message")
@@ -41,7 +41,11 @@ RuleType = Literal[
     "sequence_gap",
     "secret_leak",
     "trade_stalled",
+    "threshold",
 ]
+THRESHOLD_FUNCTIONS = ("count", "sum", "avg", "min", "max")
+THRESHOLD_OPERATORS = (">", ">=", "<", "<=", "=", "!=")
+DEFAULT_THRESHOLD_WINDOW = 300
 
 _COMMON = {
     "name",
@@ -59,6 +63,7 @@ _FIELDS_BY_TYPE: dict[str, set[str]] = {
     "slow_response": _COMMON | {"threshold_ms", "field"},
     "silence": _COMMON | {"minutes"},
     "sequence_gap": _COMMON | {"seq_field", "process_field"},
+    "threshold": _COMMON | {"field", "fn", "window_seconds", "op", "value"},
     "secret_leak": _COMMON | {"threshold"},
     "trade_stalled": set(_COMMON),
 }
@@ -88,6 +93,11 @@ class Rule:
     minutes: int = 0
     seq_field: str = "seq"
     process_field: str = "pid"
+    path: tuple[str, ...] = ()
+    """threshold: the extra_data path (from `field`, dots for nesting)."""
+    fn: str = "avg"
+    op: str = ">"
+    value: float = 0.0
 
     def applies_to(self, service: str) -> bool:
         return self.services is None or service in self.services
@@ -106,6 +116,7 @@ class RuleSet:
     slow_response: tuple[Rule, ...] = ()
     silence: tuple[Rule, ...] = ()
     sequence_gap: tuple[Rule, ...] = ()
+    threshold: tuple[Rule, ...] = ()
     secret_leak: tuple[Rule, ...] = ()
     trade_stalled: tuple[Rule, ...] = ()
     """Deadlines are the TRADE_DECISION_SECONDS / TRADE_EXECUTION_SECONDS settings."""
@@ -127,6 +138,7 @@ class RuleSet:
             slow_response=tuple(r for r in rules if r.type == "slow_response"),
             silence=tuple(r for r in rules if r.type == "silence"),
             sequence_gap=tuple(r for r in rules if r.type == "sequence_gap"),
+            threshold=tuple(r for r in rules if r.type == "threshold"),
             secret_leak=tuple(r for r in rules if r.type == "secret_leak"),
             trade_stalled=tuple(r for r in rules if r.type == "trade_stalled"),
             by_name={r.name: r for r in rules},
@@ -260,6 +272,8 @@ def parse_rule(raw: Any, index: int, settings: Settings) -> Rule | None:
         options.update(
             minutes=int(_number(name, "minutes", raw.get("minutes", settings.silence_minutes), 1))
         )
+    elif kind == "threshold":
+        options.update(_threshold_options(name, raw))
     elif kind == "secret_leak":
         options.update(threshold=int(_number(name, "threshold", raw.get("threshold", 1), 1)))
     elif kind == "sequence_gap":
@@ -280,6 +294,30 @@ def parse_rule(raw: Any, index: int, settings: Settings) -> Rule | None:
     if kind == "pattern":
         _check_pattern(name, rule)
     return rule
+
+
+def _threshold_options(name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    field_name = _text(name, "field", raw.get("field"))
+    keys = tuple(field_name.split("."))
+    if not field_name or not all(keys):
+        raise RuleError(f"rule {name!r}: 'field' must be an extra_data path (dots for nesting)")
+    fn = raw.get("fn", "avg")
+    if fn not in THRESHOLD_FUNCTIONS:
+        raise RuleError(f"rule {name!r}: 'fn' must be one of {', '.join(THRESHOLD_FUNCTIONS)}")
+    op = raw.get("op", ">")
+    if op not in THRESHOLD_OPERATORS:
+        raise RuleError(f"rule {name!r}: 'op' must be one of {', '.join(THRESHOLD_OPERATORS)}")
+    if "value" not in raw:
+        raise RuleError(f"rule {name!r}: a threshold rule needs a 'value'")
+    window = raw.get("window_seconds", DEFAULT_THRESHOLD_WINDOW)
+    return {
+        "field": field_name,
+        "path": keys,
+        "fn": fn,
+        "op": op,
+        "value": float(_number(name, "value", raw["value"], float("-inf"))),
+        "window_seconds": int(_number(name, "window_seconds", window, 1)),
+    }
 
 
 def _document(text: str | bytes, source: str) -> Any:

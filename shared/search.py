@@ -21,6 +21,7 @@ import asyncpg
 import orjson
 
 from shared import csv_cells, cursor, db, levels, params
+from shared import where as conditions
 from shared.access import READER_HIDDEN_FIELDS, Caller, Role
 from shared.errors import NotFound, Unavailable
 from shared.settings import Settings
@@ -59,8 +60,25 @@ _MIN_LEVEL = "level_no >= {0}::smallint"
 _RARE_LEVELS = f"level_no >= {RARE_LEVEL_NO}"
 _START = '"timestamp" >= {0}'
 _END = '"timestamp" < {0}'
-_FULL_TEXT = "to_tsvector('simple', message) @@ websearch_to_tsquery('simple', {0})"
-_PHRASE = "strpos(lower(message), lower({0})) > 0"
+SEARCH_RAW = (
+    "message || ' ' || service || ' ' || coalesce(logger_name, '') || ' ' "
+    "|| coalesce(event_type, '') || ' ' || coalesce(exception_type, '') || ' ' "
+    "|| coalesce(jsonb_path_query_array(extra_data, "
+    """'strict $.** ? (@.type() == "string")')::text, '')"""
+)
+
+
+def _word_breaks(text: str) -> str:
+    """/ . : as spaces, so the parts of URLs, paths, host and dotted names are words of their
+    own (`sendMessage` in `.../bot123/sendMessage`); the parser splits at the rest of the
+    punctuation itself. Three replace() calls cost the writer less than one translate()."""
+    return f"replace(replace(replace({text}, '/', ' '), '.', ' '), ':', ' ')"
+
+
+SEARCH_TEXT = f"to_tsvector('simple'::regconfig, {_word_breaks(SEARCH_RAW)})"
+"""What `q` matches (migration 0051 indexes exactly this expression)."""
+_FULL_TEXT = f"{SEARCH_TEXT} @@ websearch_to_tsquery('simple', {_word_breaks('{0}')})"
+_PHRASE = f"strpos(lower({SEARCH_RAW}), lower({{0}})) > 0"
 _AFTER = '"timestamp" <= {0} AND ("timestamp", id) < ({0}, {1})'
 _BY_ID = "id = {0}"
 _NOTHING = "false"
@@ -148,7 +166,16 @@ def _where(filters: params.Filters, caller: Caller) -> _Where:
         where.add(_FULL_TEXT, filters.words or filters.q)
         for phrase in filters.phrases:
             where.add(_PHRASE, phrase)
+    for condition in filters.where:
+        fragment, values = conditions.fragment(condition)
+        where.add(fragment, *values)
     return where
+
+
+def filter_clauses(filters: params.Filters, caller: Caller) -> _Where:
+    """The WHERE conditions of a filter set, for the other readers of `system_logs`
+    (aggregate, fields); add to them and render with `.sql()`."""
+    return _where(filters, caller)
 
 
 def visible_columns(caller: Caller, fields: Sequence[str] = ()) -> tuple[str, ...]:
@@ -177,6 +204,9 @@ def _too_slow(timeout: float) -> Unavailable:
         f"the search took longer than {timeout:g} s; narrow it with start/end, service or level",
         retry_after=1,
     )
+
+
+too_slow = _too_slow
 
 
 async def search(settings: Settings, query: params.SearchQuery, caller: Caller) -> dict[str, Any]:
@@ -244,7 +274,7 @@ async def search_on(
     upper = filters.end
     if after is not None and (upper is None or after.timestamp < upper):
         upper = after.timestamp + timedelta(microseconds=1)
-    if SELECTIVE_FILTERS & filters.text.keys():
+    if SELECTIVE_FILTERS & filters.text.keys() or conditions.selective(filters.where):
         windows: list[tuple[datetime | None, datetime | None]] = [(filters.start, upper)]
     else:
         windows = time_slices(filters.start, upper, now or datetime.now(UTC))

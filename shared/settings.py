@@ -131,6 +131,8 @@ class Settings:
     search_timeout_seconds: float = 10.0
     export_chunk_rows: int = 2000
     export_max_bytes: int = 64 * 1024 * 1024
+    # Field discovery (GET /logs/fields): the newest records examined
+    fields_sample_rows: int = 20_000
 
     # Redaction: salt of the fingerprints that replace ids holding a secret
     redaction_salt: str = ""
@@ -248,6 +250,7 @@ class Settings:
             ),
             export_chunk_rows=_int(env, "EXPORT_CHUNK_ROWS", cls.export_chunk_rows),
             export_max_bytes=_int(env, "EXPORT_MAX_BYTES", cls.export_max_bytes),
+            fields_sample_rows=_int(env, "FIELDS_SAMPLE_ROWS", cls.fields_sample_rows),
             redaction_salt=_str(env, "REDACTION_SALT"),
             keys_refresh_seconds=_float(env, "KEYS_REFRESH_SECONDS", cls.keys_refresh_seconds),
             keys_file=_str(env, "KEYS_FILE"),

@@ -12,7 +12,7 @@ export function randomId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const SEARCH_FIELDS = ["q", "level", "min_level", "request_id", "trace_id", "start", "end"];
+const SEARCH_FIELDS = ["q", "level", "min_level", "logger_name", "event_type", "request_id", "trace_id", "user_id", "session_id", "start", "end"];
 
 /** Query parameters for the search and export endpoints from the dashboard's filters. */
 export function filterParams(filters, extra = {}) {
@@ -24,6 +24,7 @@ export function filterParams(filters, extra = {}) {
     }
   }
   for (const service of filters.services ?? []) params.append("service", service);
+  for (const expression of filters.where ?? []) params.append("where", expression);
   for (const [name, value] of Object.entries(extra)) {
     if (value !== undefined && value !== null && value !== "") params.set(name, String(value));
   }
@@ -69,6 +70,8 @@ export function createApi(getKey, onUnauthorised) {
     negotiate: () => json("POST", "negotiate", { headers: { "X-SignalR-User-Id": randomId() } }),
     search: (filters, extra) => json("GET", "logs/search", { params: filterParams(filters, extra) }),
     record: (id) => json("GET", "logs/" + encodeURIComponent(id)),
+    aggregate: (filters, extra) => json("GET", "logs/aggregate", { params: filterParams(filters, extra) }),
+    fields: (filters, extra) => json("GET", "logs/fields", { params: filterParams(filters, extra) }),
     stats: (range = "1h") => json("GET", "logs/stats", { params: new URLSearchParams({ range }) }),
     alerts: () => json("GET", "alerts"),
     me: () => json("GET", "me"),

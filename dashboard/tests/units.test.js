@@ -43,6 +43,19 @@ test("filters match level, minimum level, service and every word of the text", (
   assert.ok(f({ q: "rejected order" })(error) && !f({ q: "rejected cancelled" })(error));
 });
 
+test("the live text filter is the API's word rule: URLs split, extra_data searched, whole words", () => {
+  const f = (q) => matcher({ ...emptyFilters(), q });
+  const url = rec("4", "t", { message: "POST https://api.telegram.org/bot123:ABC/sendMessage failed", logger_name: "bots.notifier" });
+  const extra = rec("5", "t", { message: "order placed", extra_data: { client_order_id: "zq81x", venue: "kraken.futures", fill: { qty: 7 } } });
+  assert.ok(f("sendMessage")(url) && f("telegram bot123")(url) && f("api.telegram.org/bot123")(url));
+  assert.ok(f("notifier")(url) && !f("notifier")(extra));
+  assert.ok(f("zq81x")(extra) && f("kraken")(extra) && !f("zq81x")(url));
+  assert.ok(!f("send")(url), "words match whole, not as substrings");
+  assert.ok(!f("venue")(extra) && !f("7")(extra), "keys and numbers of extra_data are not words");
+  assert.ok(!f("order -zq81x")(extra) && f("placed -telegram")(extra));
+  assert.ok(!f("upstream")(rec("6", "t", { message: "x", exception_message: "upstream timed out" })));
+});
+
 test("search parameters repeat service and drop empty filters", () => {
   const params = filterParams({ ...emptyFilters(), services: ["a", "b"], q: " x ", level: "" }, { limit: 5, cursor: null });
   assert.equal(params.toString(), "q=x&service=a&service=b&limit=5");
@@ -134,6 +147,58 @@ test("a partial history seed marks the minutes it did not reach as not covered",
   const full = new Volume(10);
   full.seed([], true);
   assert.ok(full.series(now).every((p) => p.covered));
+});
+
+import { parseWhere, whereEquals } from "../src/filters.js";
+import { intervalFor, readState, resolveRange, writeState } from "../src/urlstate.js";
+
+test("where expressions filter the live tail as the API does", () => {
+  const f = (...where) => matcher({ ...emptyFilters(), where });
+  const r = rec("7", "t", { extra_data: { symbol: "ETHUSDT", response_time: 350, code: "300", order: { side: "buy" } } });
+  assert.ok(f("symbol=ETHUSDT")(r) && !f("symbol=BTCUSDT")(r));
+  assert.ok(f("response_time>=300")(r) && !f("response_time>350")(r) && f("response_time<1000")(r));
+  assert.ok(f("code=300")(r) && f('code="300"')(r) && f("code>100")(r) && !f("symbol>5")(r), "a string spelling a number is one");
+  assert.ok(f("order.side=buy", "symbol!=BTCUSDT")(r) && f("missing!=x")(r) && !f("missing=x")(r));
+  assert.equal(parseWhere("symbol"), null);
+  assert.equal(parseWhere("a!5"), null);
+  assert.deepEqual(parseWhere("a>=5"), { path: ["a"], op: ">=", value: "5", number: 5 });
+  assert.equal(whereEquals("code", "300"), 'code="300"');
+  assert.equal(whereEquals("code", 300), "code=300");
+  assert.equal(whereEquals("symbol", "ETHUSDT"), "symbol=ETHUSDT");
+});
+
+test("the page state round-trips through the URL and keeps parameters it does not own", () => {
+  const state = {
+    view: "history",
+    filters: { ...emptyFilters(), q: "boom", services: ["a", "b"], where: ["symbol=ETH,USDT", "x>=2"], event_type: "order" },
+    range: { start: "2026-03-01T10:00:00.000Z", end: "2026-03-01T11:00:00.000Z" },
+    metrics: { fn: "p95", field: "response_time", by: "service", interval: "1m" },
+    around: "rec-1",
+    aroundSeconds: 30,
+    record: "rec-1",
+  };
+  const query = writeState(state, "?tail=100&view=live");
+  const back = readState(query);
+  assert.equal(new URLSearchParams(query).get("tail"), "100");
+  assert.deepEqual(back.filters.where, state.filters.where);
+  assert.deepEqual(back.filters.services, ["a", "b"]);
+  assert.equal(back.filters.event_type, "order");
+  assert.deepEqual(back.range, state.range);
+  assert.deepEqual(back.metrics, state.metrics);
+  assert.equal(back.view, "history");
+  assert.equal(back.around, "rec-1");
+  assert.equal(back.aroundSeconds, 30);
+  assert.equal(readState("").metrics, null);
+  assert.equal(new URLSearchParams(writeState(state, "?view=reports&hour=x")).get("view"), "reports");
+});
+
+test("ranges resolve relative starts and histograms pick a readable bucket", () => {
+  const now = Date.parse("2026-03-01T12:00:00Z");
+  assert.deepEqual(resolveRange({ start: "1h", end: "" }, now), { start: now - 3.6e6, end: now });
+  assert.equal(resolveRange({ start: "2026-03-01T11:30:00Z", end: "" }, now).start, now - 1.8e6);
+  assert.equal(intervalFor(3.6e6), "1m");
+  assert.equal(intervalFor(8.64e7), "15m");
+  assert.equal(intervalFor(7 * 8.64e7), "1h");
 });
 
 test("report figures carry their changes against earlier hours and the unusual marker", async () => {

@@ -444,6 +444,7 @@ var appSettings = {
   SEARCH_TIMEOUT_SECONDS: '10'
   EXPORT_CHUNK_ROWS: '2000'
   EXPORT_MAX_BYTES: '67108864'
+  FIELDS_SAMPLE_ROWS: '20000'
 
   // Blob Storage: archive, dead letters, reports
   ArchiveStorage__blobServiceUri: storage.outputs.dataBlobEndpoint

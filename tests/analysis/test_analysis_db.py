@@ -87,11 +87,11 @@ async def test_redelivery_after_a_restart_is_not_counted_twice(
 async def test_threshold_reached_across_batches(
     clean: asyncpg.Connection, settings: Settings, make_record
 ) -> None:  # type: ignore[no-untyped-def]
-    batch = deliveries(minute_of_errors(make_record, 10, "ai-processor"))
-    await analysis.analyze(batch[:9], settings)
+    batch = deliveries(minute_of_errors(make_record, 11, "ai-processor"))
+    await analysis.analyze(batch[:10], settings)
     assert await active(clean) == {}
-    outcome = await analysis.analyze(batch[9:], settings)
-    assert await active(clean) == {("error_rate", "ai-processor"): 10}
+    outcome = await analysis.analyze(batch[10:], settings)
+    assert await active(clean) == {("error_rate", "ai-processor"): 11}
     assert [m["target"] for m in outcome.signalr_messages(settings)] == ["alert", "alert"]
     assert {m["groupName"] for m in outcome.signalr_messages(settings)} == {"readers", "admins"}
     limited = replace(

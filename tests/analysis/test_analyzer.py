@@ -33,13 +33,13 @@ def errors(make: Callable[..., dict[str, Any]], n: int, service: str = "trading-
     ]
 
 
-def test_error_rate_fires_at_the_threshold(make_record) -> None:  # type: ignore[no-untyped-def]
+def test_error_rate_fires_on_more_than_the_threshold(make_record) -> None:  # type: ignore[no-untyped-def]
+    scan = analyzer().scan("p0", errors(make_record, 11))
+    assert counts(scan)[("error_rate", "trading-engine")] == 11
+
+
+def test_error_rate_does_not_fire_at_the_threshold(make_record) -> None:  # type: ignore[no-untyped-def]
     scan = analyzer().scan("p0", errors(make_record, 10))
-    assert counts(scan)[("error_rate", "trading-engine")] == 10
-
-
-def test_error_rate_does_not_fire_one_below(make_record) -> None:  # type: ignore[no-untyped-def]
-    scan = analyzer().scan("p0", errors(make_record, 9))
     assert ("error_rate", "trading-engine") not in counts(scan)
 
 
@@ -48,30 +48,30 @@ def test_error_rate_counts_each_error_past_the_threshold(make_record) -> None:  
     assert counts(scan)[("error_rate", "trading-engine")] == 14
 
 
-def test_error_rate_windows_are_per_minute_and_service(make_record) -> None:  # type: ignore[no-untyped-def]
-    batch = errors(make_record, 9) + errors(make_record, 9, service="api-gateway")
+def test_error_rate_windows_are_a_minute_per_service(make_record) -> None:  # type: ignore[no-untyped-def]
+    batch = errors(make_record, 10) + errors(make_record, 10, service="api-gateway")
     batch += [make_record(level="ERROR", message="boom", timestamp=MINUTE + timedelta(minutes=1))]
     assert "error_rate" not in {rule for rule, _ in counts(analyzer().scan("p0", batch))}
 
 
 def test_error_rate_threshold_comes_from_settings(make_record) -> None:  # type: ignore[no-untyped-def]
-    scan = analyzer(error_rate_threshold=3).scan("p0", errors(make_record, 3))
-    assert counts(scan)[("error_rate", "trading-engine")] == 3
+    scan = analyzer(error_rate_threshold=3).scan("p0", errors(make_record, 4))
+    assert counts(scan)[("error_rate", "trading-engine")] == 4
 
 
 def test_windows_carry_across_batches_only_once_committed(make_record) -> None:  # type: ignore[no-untyped-def]
     engine = analyzer()
     first = errors(make_record, 6)
-    second = errors(make_record, 4)
+    second = errors(make_record, 11)[6:]
     uncommitted = engine.scan("p0", first)
     assert not counts(engine.scan("p0", second))  # the first scan left no trace
     engine.commit(uncommitted)
-    assert counts(engine.scan("p0", second))[("error_rate", "trading-engine")] == 10
+    assert counts(engine.scan("p0", second))[("error_rate", "trading-engine")] == 11
 
 
 def test_partitions_keep_separate_windows(make_record) -> None:  # type: ignore[no-untyped-def]
     engine = analyzer()
-    engine.commit(engine.scan("p0", errors(make_record, 9)))
+    engine.commit(engine.scan("p0", errors(make_record, 10)))
     assert not counts(engine.scan("p1", errors(make_record, 1)))
 
 

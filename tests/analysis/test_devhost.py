@@ -52,13 +52,13 @@ async def test_posted_errors_become_deduplicated_alerts(dev_host) -> None:  # ty
             "message": "Connection refused by exchange",
             "timestamp": (minute + timedelta(milliseconds=10 * i)).isoformat(),
         }
-        for i in range(10)
+        for i in range(11)
     ]
     status, body = await call("POST", f"{dev_host.base_url}/api/logs", INGEST, errors)
-    assert status == 202 and body["accepted"] == 10
+    assert status == 202 and body["accepted"] == 11
     found = await wait_for_alerts(dev_host.base_url, service, {"error_rate", "exchange_connection"})
-    assert found["error_rate"]["count"] == 10
-    assert found["exchange_connection"]["count"] == 10
+    assert found["error_rate"]["count"] == 11
+    assert found["exchange_connection"]["count"] == 11
     assert found["exchange_connection"]["severity"] == "critical"
     assert found["exchange_connection"]["status"] == "active"
     assert set(found["exchange_connection"]["sample_ids"]) <= set(body["ids"])
@@ -66,11 +66,11 @@ async def test_posted_errors_become_deduplicated_alerts(dev_host) -> None:  # ty
     more = [{**errors[0], "timestamp": (minute + timedelta(seconds=30)).isoformat()}]
     await call("POST", f"{dev_host.base_url}/api/logs", INGEST, more)
     deadline = time.monotonic() + 20
-    while found["exchange_connection"]["count"] < 11 and time.monotonic() < deadline:
+    while found["exchange_connection"]["count"] < 12 and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
         found = await wait_for_alerts(dev_host.base_url, service, set())
-    assert found["exchange_connection"]["count"] == 11
-    assert found["error_rate"]["count"] == 11
+    assert found["exchange_connection"]["count"] == 12
+    assert found["error_rate"]["count"] == 12
     status, resolved = await call("GET", f"{dev_host.base_url}/api/alerts?status=resolved", READER)
     assert status == 200 and all(a["status"] == "resolved" for a in resolved["items"])
 
