@@ -3,6 +3,8 @@
 import { COLUMN_FILTERS } from "./filters.js";
 
 const SINGLE = ["q", "level", "min_level", ...COLUMN_FILTERS];
+/** The page's tabs; other views (view=reports) keep their own state in the URL. */
+const VIEWS = ["live", "history", "trades"];
 export const METRIC_DEFAULTS = { fn: "count", field: "", by: "", interval: "" };
 export const FUNCTIONS = ["count", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99"];
 export const INTERVALS = ["1m", "5m", "15m", "1h", "1d"];
@@ -15,7 +17,7 @@ export function readState(search) {
   for (const name of SINGLE) filters[name] = params.get(name) ?? "";
   const seconds = Number(params.get("around_s"));
   return {
-    view: ["live", "history"].includes(params.get("view")) ? params.get("view") : "live",
+    view: VIEWS.includes(params.get("view")) ? params.get("view") : "live",
     filters,
     range: { start: params.get("start") ?? "", end: params.get("end") ?? "" },
     metrics: params.get("metrics") === "1"
@@ -39,7 +41,7 @@ export function writeState(state, current = "") {
   // `view` is shared with other views that keep their state in the URL (view=reports): the
   // page's own tab is written only when no other view holds it.
   const view = params.get("view");
-  if (view === null || view === "live" || view === "history") {
+  if (view === null || VIEWS.includes(view)) {
     params.delete("view");
     if (state.view !== "live") params.set("view", state.view);
   }

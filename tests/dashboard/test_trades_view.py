@@ -4,6 +4,7 @@ latencies, one chain's timeline across services, linked to its records and the r
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -90,6 +91,19 @@ async def test_trades_view_lists_chains_and_shows_a_timeline(dashboard: Dashboar
     await row.click()
     timeline = dashboard.page.get_by_test_id("trade-timeline")
     await expect(timeline).to_have_attribute("data-key", executed)
+
+    # the view's state is in the URL: a reload (or a shared link) shows the same trade
+    await dashboard.page.get_by_test_id("trades-status").select_option("executed")
+    await expect(dashboard.page).to_have_url(re.compile(rf"view=trades.*trade_status=executed"))
+    assert f"trade={executed}" in dashboard.page.url
+    await dashboard.page.reload()
+    await expect(dashboard.page.get_by_test_id("tab-trades")).to_have_attribute(
+        "aria-selected", "true", timeout=15_000
+    )
+    await expect(dashboard.page.get_by_test_id("trades-status")).to_have_value("executed")
+    await expect(timeline).to_have_attribute("data-key", executed, timeout=10_000)
+    await dashboard.page.get_by_test_id("trades-status").select_option("")
+    await expect(row).to_be_visible()
     lanes = timeline.get_by_test_id("timeline-lane")
     await expect(lanes).to_have_count(3)
     assert await lanes.evaluate_all("ls => ls.map(l => l.dataset.service)") == [
