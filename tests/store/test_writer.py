@@ -183,7 +183,7 @@ async def test_new_partitions_get_every_index(conn: asyncpg.Connection) -> None:
 
 
 UNTOUCHED_DAY = date(1987, 7, 2)
-"""A day no other test writes records on (the reports' tests pick random days of 2021-2023)."""
+"""A day no other test writes records on (the reports' tests pick random days from 2031)."""
 
 
 async def test_creating_a_partition_does_not_wait_for_readers(
