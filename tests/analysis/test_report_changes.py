@@ -30,6 +30,7 @@ def records_at(service: str, moments: list[datetime], level: str = "INFO") -> li
             "level": level,
             "level_no": levels.number(level),
             "service": service,
+            "logger_name": service,
             "message": "tick",
             "extra_data": {"symbol": "ETHUSDT"},
         }

@@ -33,6 +33,7 @@ def hour_records(hour: datetime, n: int, seed: int) -> list[dict[str, Any]]:
             extra["response_time"] = round(rng.uniform(1, 9000), 2)
         elif rng.random() < 0.2:
             extra["response_time"] = "slow"  # not a number: ignored
+        service = rng.choice(SERVICES)
         records.append(
             {
                 "id": f"rpt-{uuid.uuid4().hex}",
@@ -40,7 +41,8 @@ def hour_records(hour: datetime, n: int, seed: int) -> list[dict[str, Any]]:
                 "received_at": hour + timedelta(minutes=61),
                 "level": level,
                 "level_no": levels.number(level),
-                "service": rng.choice(SERVICES),
+                "service": service,
+                "logger_name": service,
                 "message": rng.choice(["order failed", "timeout talking to exchange", "tick"]),
                 "extra_data": extra,
             }
