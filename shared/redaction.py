@@ -774,9 +774,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "telegram_token",
-        r"\d{8}:",
+        r"\d{5}:",
         _sub(
-            r"(?:(?<=bot)|(?<![\w:]))\d{8,10}:[A-Za-z0-9_-]{35}(?![\w-])",
+            # in a Bot API URL (/bot<id>:<secret>/) any length; elsewhere the token's own shape
+            r"(?<=/bot)\d{5,12}:[A-Za-z0-9_-]{20,}"
+            r"|(?:(?<=bot)|(?<![\w:]))\d{8,10}:[A-Za-z0-9_-]{35}(?![\w-])",
             "[REDACTED:telegram_token]",
             "telegram_token",
         ),
