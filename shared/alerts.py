@@ -175,36 +175,33 @@ async def active_counts_by_severity(conn: asyncpg.Connection) -> dict[str, int]:
     return {r["severity"]: r["n"] for r in rows}
 
 
-async def opened_between(
-    conn: asyncpg.Connection, start: datetime, end: datetime
+async def _between(
+    conn: asyncpg.Connection, column: str, start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
-    """Alerts first seen in [start, end), oldest first."""
     rows = await conn.fetch(
         f"""
         SELECT {_COLUMNS} FROM alerts
-        WHERE first_seen >= $1 AND first_seen < $2
-        ORDER BY first_seen, id
+        WHERE {column} >= $1 AND {column} < $2
+        ORDER BY {column}, id
         """,
         start,
         end,
     )
     return [_alert(r) for r in rows]
+
+
+async def opened_between(
+    conn: asyncpg.Connection, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Alerts first seen in [start, end), oldest first."""
+    return await _between(conn, "first_seen", start, end)
 
 
 async def resolved_between(
     conn: asyncpg.Connection, start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
     """Alerts resolved in [start, end), oldest first."""
-    rows = await conn.fetch(
-        f"""
-        SELECT {_COLUMNS} FROM alerts
-        WHERE resolved_at >= $1 AND resolved_at < $2
-        ORDER BY resolved_at, id
-        """,
-        start,
-        end,
-    )
-    return [_alert(r) for r in rows]
+    return await _between(conn, "resolved_at", start, end)
 
 
 async def active_at(conn: asyncpg.Connection, moment: datetime) -> list[dict[str, Any]]:
