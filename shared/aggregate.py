@@ -102,12 +102,7 @@ async def aggregate(
 ) -> dict[str, Any]:
     """`{"fn", "field", "by", "interval", "series": [{"group", "points": [...]}]}`."""
     sql, args = aggregate_sql(query, caller)
-    timeout = settings.search_timeout_seconds
-    async with search.reading(settings) as conn:
-        try:
-            rows = await conn.fetch(sql, *args, timeout=timeout)
-        except TimeoutError:
-            raise search.too_slow(timeout) from None
+    rows = await search.fetch_bounded(settings, sql, list(args))
     return {
         "fn": query.fn,
         "field": ".".join(query.field) if query.field else None,

@@ -91,11 +91,6 @@ async def fields(settings: Settings, filters: params.Filters, caller: Caller) ->
     "sampled"}`, the most common paths first."""
     sample_rows = settings.fields_sample_rows
     sql, args = fields_sql(filters, caller, sample_rows)
-    timeout = settings.search_timeout_seconds
-    async with search.reading(settings) as conn:
-        try:
-            rows = await conn.fetch(sql, *args, timeout=timeout)
-        except TimeoutError:
-            raise search.too_slow(timeout) from None
+    rows = await search.fetch_bounded(settings, sql, list(args))
     records = rows[0]["records"] if rows else 0
     return {"fields": _fields(rows), "records": records, "sampled": records >= sample_rows}

@@ -206,7 +206,15 @@ def _too_slow(timeout: float) -> Unavailable:
     )
 
 
-too_slow = _too_slow
+async def fetch_bounded(settings: Settings, sql: str, args: list[Any]) -> list[asyncpg.Record]:
+    """One read query on a reading connection, answered 503 when it takes longer than
+    `SEARCH_TIMEOUT_SECONDS` (for the read API's other questions: aggregate, fields)."""
+    timeout = settings.search_timeout_seconds
+    async with reading(settings) as conn:
+        try:
+            return await conn.fetch(sql, *args, timeout=timeout)
+        except TimeoutError:
+            raise _too_slow(timeout) from None
 
 
 async def search(settings: Settings, query: params.SearchQuery, caller: Caller) -> dict[str, Any]:
